@@ -1,0 +1,68 @@
+"""trademl: from raw market candles to a monitored model in production, honestly.
+
+The top level stays small and imports nothing heavy: each name below is loaded from
+its module on first use, so ``import trademl`` and ``trademl --help`` are instant.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_LAZY = {
+    "load_ohlcv": "trademl.data.io",
+    "validate_ohlcv": "trademl.data.validation",
+    "repair_ohlcv": "trademl.data.validation",
+    "resample_ohlcv": "trademl.data.resample",
+    "generate_features": "trademl.features",
+    "load_spec": "trademl.config",
+    "ExperimentSpec": "trademl.config",
+    "DataValidationError": "trademl.errors",
+    "SpecError": "trademl.errors",
+    "TradeMLError": "trademl.errors",
+}
+_SUBMODULES = {
+    "datasets",
+    "data",
+    "features",
+    "labels",
+    "validation",
+    "models",
+    "tuning",
+    "tracking",
+    "backtest",
+    "analytics",
+    "regimes",
+    "monitoring",
+    "pipeline",
+    "config",
+}
+
+__all__ = ["__version__", *sorted(_LAZY), *sorted(_SUBMODULES)]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"trademl.{name}")
+    else:
+        raise AttributeError(f"module 'trademl' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from trademl.config import ExperimentSpec, load_spec  # noqa: F401
+    from trademl.data.io import load_ohlcv  # noqa: F401
+    from trademl.data.resample import resample_ohlcv  # noqa: F401
+    from trademl.data.validation import repair_ohlcv, validate_ohlcv  # noqa: F401
+    from trademl.errors import DataValidationError, SpecError, TradeMLError  # noqa: F401
+    from trademl.features import generate_features  # noqa: F401
