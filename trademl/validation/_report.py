@@ -38,7 +38,9 @@ def _ranges(positions: np.ndarray, label) -> str:
     breaks = np.flatnonzero(np.diff(positions) > 1)
     starts = np.concatenate([[positions[0]], positions[breaks + 1]])
     stops = np.concatenate([positions[breaks], [positions[-1]]])
-    return " + ".join(f"{_fmt(label(a))} → {_fmt(label(b))}" for a, b in zip(starts, stops))
+    return " + ".join(
+        f"{_fmt(label(a))} → {_fmt(label(b))}" for a, b in zip(starts, stops, strict=True)
+    )
 
 
 def _fmt(value) -> str:
@@ -59,7 +61,9 @@ def plot_folds(splitter: PurgedSplitter, X, path: str | Path) -> Path:
     folds = list(splitter.iter_folds(X))
     # state per sample: 0 unused, 1 train, 2 test, 3 removed (purged or embargoed)
     grid = np.zeros((len(folds), n), dtype=np.int8)
-    for row, (fold, (train_blocks, _)) in enumerate(zip(folds, splitter._iter_blocks(n))):
+    for row, (fold, (train_blocks, _)) in enumerate(
+        zip(folds, splitter._iter_blocks(n), strict=True)
+    ):
         for a, b in train_blocks:  # candidates that are neither trained nor tested
             grid[row, a:b] = 3
         grid[row, fold.test] = 2
