@@ -1,0 +1,208 @@
+"""The one base class of the model zoo: a scikit-learn estimator with trading-aware fitting.
+
+Members implement only ``_make_estimator`` (the native library object for the task);
+boosted models also override ``_fit_estimator`` to pass the early-stopping slice. The base
+owns label encoding, the early-stopping carve-out, ``predict``/``predict_proba`` and
+save/load, so every model behaves the same inside pipelines, splitters and ``clone``.
+
+Early stopping never looks at a test fold: the validation slice is carved from the END of
+the training rows the model is given, and ``purge`` rows (the label horizon) are dropped
+between the fitting part and the slice, so no fitting label overlaps a validation bar.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils._tags import ClassifierTags, RegressorTags
+from sklearn.utils.metaestimators import available_if
+
+from trademl.errors import TradeMLError
+from trademl.models.cards import ModelCard
+
+__all__ = ["TabularModel", "load"]
+
+logger = logging.getLogger(__name__)
+
+_TASKS = ("classification", "regression")
+
+
+def _is_classifier(model: TabularModel) -> bool:
+    return model.task == "classification"
+
+
+class TabularModel(BaseEstimator, ABC):
+    """Base of every model: ``fit(X, y)``, ``predict(X)``, ``predict_proba(X)`` (classifiers).
+
+    Subclasses declare their hyper-parameters as explicit keyword arguments of
+    ``__init__`` (stored unchanged) and a class-level ``card``.
+    """
+
+    card: ClassVar[ModelCard]
+
+    # ---- what a member implements -------------------------------------------------------
+    @abstractmethod
+    def _make_estimator(self) -> Any:
+        """Return an unfitted native estimator configured from this object's parameters."""
+
+    def _fit_estimator(self, estimator: Any, X, y, X_val=None, y_val=None) -> None:
+        """Fit ``estimator``; models that support early stopping use ``X_val``/``y_val``."""
+        estimator.fit(X, y)
+
+    # ---- scikit-learn plumbing ----------------------------------------------------------
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        if getattr(self, "task", None) == "classification":
+            tags.estimator_type = "classifier"
+            tags.classifier_tags = ClassifierTags()
+            tags.regressor_tags = None
+        else:
+            tags.estimator_type = "regressor"
+            tags.regressor_tags = RegressorTags()
+            tags.classifier_tags = None
+        tags.input_tags.allow_nan = self.card.extra.get("allow_nan", False)
+        return tags
+
+    # ---- fitting ------------------------------------------------------------------------
+    def _check_task(self) -> None:
+        if self.task not in _TASKS:
+            raise ValueError(
+                f"{type(self).__name__}: task must be one of {_TASKS}, got {self.task!r}"
+            )
+        if self.task not in self.card.tasks:
+            raise ValueError(
+                f"model kind '{self.card.kind}' does not support task={self.task!r} "
+                f"(supports: {', '.join(self.card.tasks)})"
+            )
+
+    def _early_stopping_slice(self, n_rows: int) -> tuple[int, int, int] | None:
+        """(end of fitting rows, start of validation slice, end) or None without early stopping."""
+        rounds = getattr(self, "early_stopping_rounds", None)
+        if not rounds:
+            return None
+        if not self.card.early_stopping:
+            raise ValueError(
+                f"model kind '{self.card.kind}' does not support early stopping "
+                f"(early_stopping_rounds={rounds})"
+            )
+        fraction = self.validation_fraction
+        if not 0 < fraction < 0.5:
+            raise ValueError(f"validation_fraction must be in (0, 0.5), got {fraction}")
+        purge = int(self.purge)
+        if purge < 0:
+            raise ValueError(f"purge must be >= 0 bars, got {purge}")
+        n_val = max(1, int(round(n_rows * fraction)))
+        fit_end = n_rows - n_val - purge
+        if fit_end < max(10, n_val):
+            raise ValueError(
+                f"too few training rows ({n_rows}) for early stopping with "
+                f"validation_fraction={fraction} and purge={purge}"
+            )
+        return fit_end, n_rows - n_val, n_rows
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit on rows in time order; the early-stopping slice is the last rows of ``X``."""
+        self._check_task()
+        if sample_weight is not None:
+            raise ValueError("sample_weight is not supported by trademl models yet")
+        y_arr = np.asarray(y)
+        if len(y_arr) != len(X):
+            raise ValueError(f"X has {len(X)} rows but y has {len(y_arr)}")
+        if len(y_arr) == 0:
+            raise ValueError("cannot fit on 0 rows")
+        if y_arr.dtype.kind == "f" and np.isnan(y_arr).any():
+            first = int(np.flatnonzero(np.isnan(y_arr))[0])
+            raise ValueError(f"y has NaN labels (first at row {first}); drop unknown labels first")
+        if isinstance(X, pd.DataFrame):
+            self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.n_features_in_ = X.shape[1]
+
+        if self.task == "classification":
+            self.classes_ = np.unique(y_arr)
+            if len(self.classes_) < 2:
+                raise ValueError(
+                    f"classification needs at least 2 classes in y, got {self.classes_}"
+                )
+            target = np.searchsorted(self.classes_, y_arr)
+        else:
+            target = y_arr.astype(float)
+
+        estimator = self._make_estimator()
+        carve = self._early_stopping_slice(len(target))
+        if carve is None:
+            self.early_stopping_slice_ = None
+            self._fit_estimator(estimator, X, target)
+        else:
+            fit_end, val_start, val_end = carve
+            self.early_stopping_slice_ = (val_start, val_end)
+            rows = X.iloc if isinstance(X, pd.DataFrame) else X
+            self._fit_estimator(
+                estimator,
+                rows[:fit_end],
+                target[:fit_end],
+                rows[val_start:val_end],
+                target[val_start:val_end],
+            )
+            if isinstance(X, pd.DataFrame):
+                self.validation_index_ = X.index[val_start:val_end]
+        self.estimator_ = estimator
+        return self
+
+    # ---- predicting ---------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "estimator_"):
+            raise TradeMLError(f"{type(self).__name__} is not fitted yet: call fit(X, y) first")
+
+    @available_if(_is_classifier)
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities, columns in the order of ``classes_``."""
+        self._check_fitted()
+        return np.asarray(self.estimator_.predict_proba(X), dtype=float)
+
+    def predict(self, X) -> np.ndarray:
+        self._check_fitted()
+        if self.task == "classification":
+            return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        return np.asarray(self.estimator_.predict(X), dtype=float)
+
+    def score(self, X, y) -> float:
+        """Accuracy for classifiers, R² for regressors (scikit-learn's convention)."""
+        from sklearn.metrics import accuracy_score, r2_score
+
+        pred = self.predict(X)
+        if self.task == "classification":
+            return float(accuracy_score(y, pred))
+        return float(r2_score(y, pred))
+
+    # ---- persistence --------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted model with its card to ``path`` (joblib); ``load(path)`` reads it."""
+        import joblib
+
+        from trademl import __version__
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        joblib.dump(
+            {"model": self, "card": self.card.to_dict(), "trademl_version": __version__}, path
+        )
+        return path
+
+
+def load(path: str | Path) -> TabularModel:
+    """Read a model written by ``TabularModel.save``."""
+    import joblib
+
+    path = Path(path)
+    if not path.is_file():
+        raise TradeMLError(f"{path}: model file not found")
+    payload = joblib.load(path)
+    if not isinstance(payload, dict) or "model" not in payload:
+        raise TradeMLError(f"{path}: not a trademl model file")
+    return payload["model"]
