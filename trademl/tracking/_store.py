@@ -1,0 +1,111 @@
+"""Which MLflow store trademl talks to, and the experiments inside it.
+
+MLflow keeps the tracking URI as process-global state; ``configure`` is the one place
+trademl sets it, so every other module can just ask for ``client()``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+
+import mlflow
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from trademl.config.tracking import TrackingSpec
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DB = "mlruns.db"
+DEFAULT_ARTIFACT_DIR = "mlartifacts"
+# stores where MLflow writes artifacts to a local default (./mlruns) unless told otherwise
+_DATABASE_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql")
+
+_state: dict[str, str | None] = {"uri": None, "artifact_root": None}
+
+
+def _absolute_sqlite(uri: str) -> str:
+    """Pin a relative ``sqlite:///file.db`` to the current directory, so a later chdir is harmless."""
+    prefix = "sqlite:///"
+    if not uri.startswith(prefix):
+        return uri
+    path = uri[len(prefix) :]
+    if path.startswith("/") or path == ":memory:" or path.startswith("file:"):
+        return uri
+    return prefix + str(Path(path).resolve())
+
+
+def configure(spec: TrackingSpec | None = None) -> str:
+    """Point MLflow (tracking and registry) at the configured store and return its URI.
+
+    Precedence: ``spec.uri`` if set, else ``$MLFLOW_TRACKING_URI``, else
+    ``sqlite:///mlruns.db`` in the current directory. Artifacts of a database store go to
+    ``spec.artifact_root`` or ``./mlartifacts``; a tracking server decides that itself.
+    """
+    spec = spec if spec is not None else TrackingSpec()
+    uri = spec.uri or os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{DEFAULT_DB}"
+    uri = _absolute_sqlite(uri.strip())
+    artifact_root = Path(spec.artifact_root or DEFAULT_ARTIFACT_DIR).expanduser().resolve()
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    _state["uri"] = uri
+    _state["artifact_root"] = str(artifact_root)
+    log.debug("tracking store %s, artifacts %s", uri, artifact_root)
+    return uri
+
+
+def is_configured() -> bool:
+    return _state["uri"] is not None
+
+
+def tracking_uri() -> str:
+    """The configured URI (configuring the defaults on first use)."""
+    if _state["uri"] is None:
+        configure()
+    return str(_state["uri"])
+
+
+def client() -> MlflowClient:
+    uri = tracking_uri()
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def is_database_store(uri: str | None = None) -> bool:
+    scheme = (uri or tracking_uri()).split(":", 1)[0].split("+", 1)[0]
+    return scheme in _DATABASE_SCHEMES
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "experiment"
+
+
+def experiment_id(name: str, *, create: bool = True) -> str:
+    """Id of the experiment called ``name``; created (or restored) when missing."""
+    if not name or not name.strip():
+        raise ValueError(f"experiment name must be a non-empty string, got {name!r}")
+    mlflow_client = client()
+    experiment = mlflow_client.get_experiment_by_name(name)
+    if experiment is not None:
+        if experiment.lifecycle_stage == "deleted":
+            mlflow_client.restore_experiment(experiment.experiment_id)
+        return experiment.experiment_id
+    if not create:
+        from trademl.tracking.errors import TrackingError
+
+        raise TrackingError(f"experiment {name!r} not found in {tracking_uri()}")
+    artifact_location = None
+    if is_database_store():
+        # MLflow would otherwise put artifacts in ./mlruns of whatever cwd the run starts in
+        artifact_location = (Path(str(_state["artifact_root"])) / _slug(name)).as_uri()
+    try:
+        return mlflow_client.create_experiment(name, artifact_location=artifact_location)
+    except MlflowException as exc:
+        # another process created it between our lookup and our insert
+        existing = mlflow_client.get_experiment_by_name(name)
+        if existing is None:
+            raise
+        log.debug("experiment %s created concurrently (%s)", name, exc.error_code)
+        return existing.experiment_id

@@ -1,0 +1,316 @@
+"""Model registry on MLflow: versions, stages via aliases + a tag, gated promotion, rollback.
+
+MLflow's own stages are deprecated; a version's stage is the ``trademl.stage`` tag
+(development -> staging -> production -> archived), production is the ``champion``
+alias (so exactly one), staging the ``challenger`` alias. Every change of champion is
+appended to the registered model's history (``trademl.champion_history.NNNNNN`` tags).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import mlflow
+from mlflow.exceptions import MlflowException
+
+from trademl.tracking import _store
+from trademl.tracking.errors import PromotionRefused, TrackingError
+from trademl.tracking.gates import check_gates, describe_failures
+from trademl.tracking.integrity import MANIFEST_TAG, download_version, hash_directory
+from trademl.tracking.models import model_uri_of_run
+
+__all__ = [
+    "CHALLENGER",
+    "CHAMPION",
+    "STAGES",
+    "champion_history",
+    "champion_version",
+    "list_models",
+    "model_versions",
+    "promote",
+    "register_model",
+    "rollback",
+]
+
+log = logging.getLogger(__name__)
+
+Stage = Literal["development", "staging", "production", "archived"]
+STAGES: tuple[Stage, ...] = ("development", "staging", "production", "archived")
+STAGE_TAG = "trademl.stage"
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+HISTORY_PREFIX = "trademl.champion_history."
+# run tags copied onto the version, so its lineage reads from one place
+_LINEAGE_TAGS = ("trademl.data.sha256", "trademl.git_commit", "trademl.version")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _alias_version(name: str, alias: str) -> int | None:
+    try:
+        return int(_store.client().get_model_version_by_alias(name, alias).version)
+    except MlflowException:
+        return None
+
+
+def champion_version(name: str) -> int | None:
+    """The version holding the ``champion`` alias, or None."""
+    return _alias_version(name, CHAMPION)
+
+
+def _get_version(name: str, version: int | str):
+    client = _store.client()
+    try:
+        return client.get_model_version(name, str(version))
+    except MlflowException:
+        pass
+    try:
+        known = sorted(int(v.version) for v in client.search_model_versions(f"name='{name}'"))
+    except MlflowException:
+        known = []
+    if not known:
+        raise TrackingError(f"no registered model named {name!r}") from None
+    raise TrackingError(f"model {name!r} has no version {version} (versions: {known})") from None
+
+
+def register_model(
+    run_id: str,
+    name: str,
+    description: str = "",
+    changelog: str = "",
+    *,
+    artifact_name: str = "model",
+) -> int:
+    """Register the model logged on ``run_id`` as a new version of ``name``; return its number.
+
+    The new version starts in ``development``; its parent is the champion at this
+    moment (else the latest version). The SHA-256 of every file is recorded on it.
+    """
+    if not name or not name.strip():
+        raise ValueError(f"model name must be a non-empty string, got {name!r}")
+    client = _store.client()
+    model_uri = model_uri_of_run(run_id, artifact_name)
+    run = client.get_run(run_id)
+    parent = champion_version(name)
+    if parent is None:
+        existing = [int(v.version) for v in _search_versions(name)]
+        parent = max(existing) if existing else None
+    tags = {
+        STAGE_TAG: "development",
+        "trademl.changelog": changelog,
+        "trademl.parent_version": "" if parent is None else str(parent),
+        "trademl.registered_at": _now(),
+        "trademl.artifact_name": artifact_name,
+    }
+    tags.update({k: run.data.tags[k] for k in _LINEAGE_TAGS if k in run.data.tags})
+    try:
+        mv = mlflow.register_model(model_uri, name, tags=tags)
+    except MlflowException as exc:
+        raise TrackingError(f"cannot register {model_uri} as {name!r}: {exc.message}") from None
+    version = int(mv.version)
+    if description:
+        client.update_model_version(name, str(version), description=description)
+    # hash what the registry now serves for this version, then record it
+    manifest = hash_directory(download_version(name, version))
+    client.set_model_version_tag(name, str(version), MANIFEST_TAG, json.dumps(manifest))
+    log.info(
+        "registered %s v%d from run %s (%d files hashed)", name, version, run_id, len(manifest)
+    )
+    return version
+
+
+def _search_versions(name: str) -> list:
+    try:
+        return list(_store.client().search_model_versions(f"name='{name}'"))
+    except MlflowException:
+        return []
+
+
+def _set_stage(name: str, version: int, stage: Stage) -> None:
+    _store.client().set_model_version_tag(name, str(version), STAGE_TAG, stage)
+
+
+def _append_history(name: str, event: dict[str, Any]) -> None:
+    client = _store.client()
+    tags = client.get_registered_model(name).tags
+    index = sum(1 for key in tags if key.startswith(HISTORY_PREFIX))
+    client.set_registered_model_tag(name, f"{HISTORY_PREFIX}{index:06d}", json.dumps(event))
+
+
+def champion_history(name: str) -> list[dict[str, Any]]:
+    """Every champion change, oldest first: ``{event, version, previous, at, reason}``."""
+    try:
+        tags = _store.client().get_registered_model(name).tags
+    except MlflowException:
+        raise TrackingError(f"no registered model named {name!r}") from None
+    keys = sorted(key for key in tags if key.startswith(HISTORY_PREFIX))
+    return [json.loads(tags[key]) for key in keys]
+
+
+def _run_metrics(run_id: str) -> dict[str, float]:
+    return dict(_store.client().get_run(run_id).data.metrics)
+
+
+def promote(
+    name: str,
+    version: int,
+    gates: Mapping[str, Any] | None = None,
+    *,
+    stage: Literal["production", "staging"] = "production",
+    reason: str = "",
+) -> dict[str, Any]:
+    """Move ``version`` to production (``champion``) or staging (``challenger``).
+
+    Every gate (``{metric: {min: x | "champion", max: ...}}``, usually
+    ``spec.tracking.gates``) is checked against the metrics recorded on the version's
+    run; if one fails, ``PromotionRefused`` names it and says by how much, and nothing
+    changes. The replaced champion is archived and the change is added to the history.
+    """
+    if stage not in ("production", "staging"):
+        raise ValueError(f"stage must be 'production' or 'staging', got {stage=!r}")
+    version = int(version)
+    mv = _get_version(name, version)
+    client = _store.client()
+    champion = champion_version(name)
+    champion_metrics = None
+    if champion is not None and champion != version:
+        champion_metrics = _run_metrics(_get_version(name, champion).run_id)
+    results = check_gates(gates or {}, _run_metrics(mv.run_id), champion_metrics)
+    if not all(r["passed"] for r in results):
+        failures = [r for r in results if not r["passed"]]
+        raise PromotionRefused(
+            f"promotion of {name} v{version} to {stage} refused: {describe_failures(results)}",
+            failures=failures,
+        )
+
+    outcome = {"name": name, "version": version, "stage": stage, "gates": results}
+    if stage == "staging":
+        previous = _alias_version(name, CHALLENGER)
+        client.set_registered_model_alias(name, CHALLENGER, str(version))
+        _set_stage(name, version, "staging")
+        if previous not in (None, version, champion):
+            _set_stage(name, previous, "archived")
+        outcome["previous"] = previous
+        return outcome
+
+    outcome["previous"] = champion
+    if champion == version:
+        return outcome
+    client.set_registered_model_alias(name, CHAMPION, str(version))
+    _set_stage(name, version, "production")
+    client.set_model_version_tag(name, str(version), "trademl.promoted_at", _now())
+    if _alias_version(name, CHALLENGER) == version:
+        client.delete_registered_model_alias(name, CHALLENGER)
+    if champion is not None:
+        _set_stage(name, champion, "archived")
+    _append_history(
+        name,
+        {
+            "event": "promote",
+            "version": version,
+            "previous": champion,
+            "at": _now(),
+            "reason": reason,
+        },
+    )
+    log.info("%s v%d is champion (was %s)", name, version, champion)
+    return outcome
+
+
+def _champion_stack(history: list[dict[str, Any]]) -> list[int]:
+    """Replay the history: promotions push a version, rollbacks pop the rolled-back one."""
+    stack: list[int] = []
+    for event in history:
+        if event["event"] == "promote":
+            if event["version"] in stack:
+                stack.remove(event["version"])
+            stack.append(event["version"])
+        elif event["event"] == "rollback" and event["previous"] in stack:
+            stack.remove(event["previous"])
+    return stack
+
+
+def rollback(name: str, reason: str) -> int:
+    """Put the previous champion back, archive the current one, record why; return it."""
+    if not reason or not reason.strip():
+        raise ValueError("rollback needs a reason (it is kept in the champion history)")
+    current = champion_version(name)
+    if current is None:
+        raise TrackingError(f"model {name!r} has no champion to roll back")
+    existing = {int(v.version) for v in _search_versions(name)}
+    stack = [v for v in _champion_stack(champion_history(name)) if v in existing]
+    if current in stack:
+        stack.remove(current)
+    if not stack:
+        raise TrackingError(f"model {name!r} has no earlier champion to restore than v{current}")
+    restored = stack[-1]
+    client = _store.client()
+    client.set_registered_model_alias(name, CHAMPION, str(restored))
+    _set_stage(name, restored, "production")
+    _set_stage(name, current, "archived")
+    client.set_model_version_tag(name, str(current), "trademl.rollback_reason", reason)
+    _append_history(
+        name,
+        {
+            "event": "rollback",
+            "version": restored,
+            "previous": current,
+            "at": _now(),
+            "reason": reason,
+        },
+    )
+    log.warning("%s rolled back from v%d to v%d: %s", name, current, restored, reason)
+    return restored
+
+
+def _version_record(mv, aliases: dict[int, list[str]]) -> dict[str, Any]:
+    return {
+        "version": int(mv.version),
+        "stage": mv.tags.get(STAGE_TAG, "development"),
+        "aliases": aliases.get(int(mv.version), []),
+        "run_id": mv.run_id,
+        "created": datetime.fromtimestamp(mv.creation_timestamp / 1000, UTC).isoformat(
+            timespec="seconds"
+        ),
+        "description": mv.description or "",
+        "changelog": mv.tags.get("trademl.changelog", ""),
+        "parent_version": mv.tags.get("trademl.parent_version", ""),
+    }
+
+
+def model_versions(name: str) -> list[dict[str, Any]]:
+    """Every version of ``name`` (newest first) with stage, aliases, run and changelog."""
+    try:
+        registered = _store.client().get_registered_model(name)
+    except MlflowException:
+        raise TrackingError(f"no registered model named {name!r}") from None
+    aliases: dict[int, list[str]] = {}
+    for alias, number in (registered.aliases or {}).items():
+        aliases.setdefault(int(number), []).append(alias)
+    versions = [_version_record(mv, aliases) for mv in _search_versions(name)]
+    return sorted(versions, key=lambda r: r["version"], reverse=True)
+
+
+def list_models() -> list[dict[str, Any]]:
+    """Registered models with their champion, challenger and latest version."""
+    rows = []
+    for registered in _store.client().search_registered_models(max_results=1000):
+        aliases = {k: int(v) for k, v in (registered.aliases or {}).items()}
+        versions = [int(v.version) for v in _search_versions(registered.name)]
+        rows.append(
+            {
+                "name": registered.name,
+                "versions": len(versions),
+                "latest": max(versions) if versions else None,
+                "champion": aliases.get(CHAMPION),
+                "challenger": aliases.get(CHALLENGER),
+                "description": registered.description or "",
+            }
+        )
+    return sorted(rows, key=lambda r: r["name"])
