@@ -107,7 +107,13 @@ def purge_and_embargo(
         embargoed += int(mask[last + 1 : last + 1 + embargo].sum())
         mask[last + 1 : last + 1 + embargo] = False
     test = np.concatenate([np.arange(a, b) for a, b in test_blocks])
-    return Fold(number, np.flatnonzero(mask), test, purged, embargoed)
+    train = np.flatnonzero(mask)
+    if len(train) == 0:
+        raise ValueError(
+            f"split {number} has no training samples left after purging {purged} and "
+            f"embargoing {embargoed} of them; use fewer splits, a shorter horizon or embargo"
+        )
+    return Fold(number, train, test, purged, embargoed)
 
 
 def label_end_positions(X, n: int, *, horizon=None, label_end=None) -> np.ndarray:
