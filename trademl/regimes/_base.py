@@ -16,7 +16,7 @@ from sklearn.base import BaseEstimator, clone
 
 from trademl.errors import TradeMLError
 
-__all__ = ["NotFittedError", "RegimeDetector"]
+__all__ = ["NotFittedError", "RegimeDetector", "most_probable"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class RegimeDetector(BaseEstimator, ABC):
 
     def predict(self, frame: pd.DataFrame) -> pd.Series:
         """The most probable regime name at each bar (causal); missing before warm-up."""
-        return _most_probable(self.predict_proba(frame))
+        return most_probable(self.predict_proba(frame))
 
     def fit_predict(self, frame: pd.DataFrame, y: pd.Series | None = None) -> pd.Series:
         return self.fit(frame, y).predict(frame)
@@ -94,7 +94,7 @@ class RegimeDetector(BaseEstimator, ABC):
         return pd.concat([head, *blocks])
 
 
-def _most_probable(proba: pd.DataFrame) -> pd.Series:
+def most_probable(proba: pd.DataFrame) -> pd.Series:
     values = proba.to_numpy()
     known = ~np.isnan(values).any(axis=1)
     labels = np.full(len(values), None, dtype=object)

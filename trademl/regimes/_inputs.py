@@ -6,6 +6,8 @@ Built-in names (each a pure function of bars <= t):
 - ``volatility``: rolling standard deviation of ``log_return`` over ``window`` bars
 - ``volume_z``: z-score of log(1 + volume) against its trailing ``window`` bars
 - ``range``: log(high_t / low_t), the bar's own range
+- ``momentum``: log(close_t / close_{t-trend_window}), the trailing trend (slow: it is
+  what separates bull from bear on hourly bars, where one bar's drift is lost in noise)
 
 Any other name is taken as a column of the input frame (e.g. a generated feature).
 """
@@ -21,12 +23,13 @@ from trademl.errors import DataError
 
 __all__ = ["BUILTIN_INPUTS", "build_inputs", "log_returns"]
 
-BUILTIN_INPUTS = ("log_return", "volatility", "volume_z", "range")
+BUILTIN_INPUTS = ("log_return", "volatility", "volume_z", "range", "momentum")
 _NEEDS = {
     "log_return": ("close",),
     "volatility": ("close",),
     "volume_z": ("volume",),
     "range": ("high", "low"),
+    "momentum": ("close",),
 }
 
 
@@ -46,13 +49,17 @@ def log_returns(frame: pd.DataFrame) -> pd.Series:
     return np.log(close).diff()
 
 
-def build_inputs(frame: pd.DataFrame, features: Sequence[str], window: int) -> pd.DataFrame:
+def build_inputs(
+    frame: pd.DataFrame, features: Sequence[str], window: int, trend_window: int = 720
+) -> pd.DataFrame:
     """The observation columns for ``features``; NaN where a value is not yet known."""
     frame = _require_frame(frame)
     if isinstance(features, str) or len(features) == 0:
         raise ValueError(f"features must be a non-empty list of names, but got {features!r}")
     if int(window) < 2:
         raise ValueError(f"window must be >= 2 bars, but got {window=}")
+    if int(trend_window) < 1:
+        raise ValueError(f"trend_window must be >= 1 bar, but got {trend_window=}")
     columns: dict[str, pd.Series] = {}
     for name in features:
         needed = _NEEDS.get(name, (name,))
@@ -71,6 +78,8 @@ def build_inputs(frame: pd.DataFrame, features: Sequence[str], window: int) -> p
             log_volume = np.log1p(frame["volume"].astype(float).clip(lower=0.0))
             rolling = log_volume.rolling(window, min_periods=window)
             columns[name] = (log_volume - rolling.mean()) / rolling.std().replace(0.0, np.nan)
+        elif name == "momentum":
+            columns[name] = np.log(frame["close"].astype(float)).diff(int(trend_window))
         elif name == "range":
             columns[name] = np.log(frame["high"].astype(float) / frame["low"].astype(float))
         else:

@@ -7,13 +7,16 @@ future — for analysis only, never for trading decisions.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from trademl.errors import DataError
 from trademl.regimes import _gaussian_hmm as ghmm
 from trademl.regimes._base import RegimeDetector
 from trademl.regimes._inputs import build_inputs, log_returns
@@ -35,6 +38,7 @@ class HMMRegimeDetector(RegimeDetector):
     features : observation columns: built-ins ``log_return``, ``volatility``,
         ``volume_z``, ``range`` (see ``trademl.regimes._inputs``) or any column name.
     window : bars for the rolling built-ins (volatility, volume z-score).
+    trend_window : bars of the ``momentum`` built-in (720 = 30 days of hourly bars).
     criterion : ``"bic"`` or ``"aic"`` for ``n_regimes="auto"``.
     n_init : random restarts; the best log-likelihood wins.
     prefit_iter : EM iterations given to every restart before the best one is run to
@@ -51,6 +55,7 @@ class HMMRegimeDetector(RegimeDetector):
         covariance_type: ghmm.CovarianceType = "full",
         features: Sequence[str] = ("log_return", "volatility"),
         window: int = 24,
+        trend_window: int = 720,
         n_regimes_range: tuple[int, int] = (2, 6),
         criterion: Literal["bic", "aic"] = "bic",
         n_init: int = 5,
@@ -64,6 +69,7 @@ class HMMRegimeDetector(RegimeDetector):
         self.covariance_type = covariance_type
         self.features = features
         self.window = window
+        self.trend_window = trend_window
         self.n_regimes_range = n_regimes_range
         self.criterion = criterion
         self.n_init = n_init
@@ -99,7 +105,7 @@ class HMMRegimeDetector(RegimeDetector):
         return [int(self.n_regimes)]
 
     def _inputs(self, frame: pd.DataFrame) -> np.ndarray:
-        raw = build_inputs(frame, list(self.features), int(self.window))
+        raw = build_inputs(frame, list(self.features), int(self.window), int(self.trend_window))
         return ((raw - self.input_mean_) / self.input_scale_).to_numpy()
 
     # -- fitting ------------------------------------------------------------------------------
@@ -134,7 +140,7 @@ class HMMRegimeDetector(RegimeDetector):
     def fit(self, frame: pd.DataFrame, y: pd.Series | None = None) -> HMMRegimeDetector:
         """Fit on ``frame`` (candles and/or feature columns, in time order). ``y`` is ignored."""
         counts = self._candidate_counts()
-        raw = build_inputs(frame, list(self.features), int(self.window))
+        raw = build_inputs(frame, list(self.features), int(self.window), int(self.trend_window))
         self.feature_names_in_ = list(raw.columns)
         self.input_mean_ = raw.mean()
         self.input_scale_ = raw.std().replace(0.0, 1.0).fillna(1.0)
@@ -176,12 +182,7 @@ class HMMRegimeDetector(RegimeDetector):
         self.n_regimes_ = chosen
         self.names_ = regime_names(chosen)
         self.params_ = params
-        self.startprob_ = params.startprob
-        self.transmat_ = params.transmat
-        # means/covariances in the features' own units (the model works on z-scores)
-        scale = self.input_scale_.to_numpy()
-        self.means_ = params.means * scale + self.input_mean_.to_numpy()
-        self.covars_ = params.covars * np.outer(scale, scale)
+        self._set_public_parameters()
         self.log_likelihood_ = result.log_prob
         self.n_iter_ = result.n_iter
         self.converged_ = result.converged
@@ -193,6 +194,15 @@ class HMMRegimeDetector(RegimeDetector):
             result.converged,
         )
         return self
+
+    def _set_public_parameters(self) -> None:
+        params = self.params_
+        self.startprob_ = params.startprob
+        self.transmat_ = params.transmat
+        # means/covariances in the features' own units (the model works on z-scores)
+        scale = self.input_scale_.to_numpy()
+        self.means_ = params.means * scale + self.input_mean_.to_numpy()
+        self.covars_ = params.covars * np.outer(scale, scale)
 
     # -- causal predictions ---------------------------------------------------------------------
     def _log_lik(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -245,17 +255,16 @@ class HMMRegimeDetector(RegimeDetector):
         log_lik, _ = self._log_lik(frame)
         return ghmm.forward_filter(log_lik, self.startprob_, self.transmat_)[1]
 
-    def _criterion(self, frame: pd.DataFrame, penalty: float) -> float:
+    def information_criteria(self, frame: pd.DataFrame) -> dict[str, float]:
+        """``log_likelihood``, ``bic`` and ``aic`` of the fitted model on ``frame``."""
         log_lik, observed = self._log_lik(frame)
         k = ghmm.n_free_parameters(self.n_regimes_, len(self.features), self.covariance_type)
         _, log_prob = ghmm.forward_filter(log_lik, self.startprob_, self.transmat_)
-        return (np.log(observed.sum()) if penalty < 0 else penalty) * k - 2.0 * log_prob
-
-    def bic(self, frame: pd.DataFrame) -> float:
-        return self._criterion(frame, -1.0)
-
-    def aic(self, frame: pd.DataFrame) -> float:
-        return self._criterion(frame, 2.0)
+        return {
+            "log_likelihood": log_prob,
+            "bic": k * np.log(max(int(observed.sum()), 1)) - 2.0 * log_prob,
+            "aic": 2.0 * k - 2.0 * log_prob,
+        }
 
     def transition_matrix(self) -> pd.DataFrame:
         """P(next regime = column | regime = row) per bar."""
@@ -267,3 +276,68 @@ class HMMRegimeDetector(RegimeDetector):
         self._check_fitted()
         stay = np.clip(np.diag(self.transmat_), 0.0, 1.0 - 1e-12)
         return pd.Series(1.0 / (1.0 - stay), index=self.names_, name="expected_duration")
+
+    # -- persistence: parameters as JSON, no pickle ---------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write settings and fitted parameters to a JSON file (readable, diffable, no pickle)."""
+        self._check_fitted()
+        params = self.get_params()
+        params["features"] = list(params["features"])
+        params["n_regimes_range"] = list(params["n_regimes_range"])
+        state = {
+            "kind": "hmm",
+            "format_version": 1,
+            "params": params,
+            "fitted": {
+                "names": self.names_,
+                "n_regimes": self.n_regimes_,
+                "feature_names_in": self.feature_names_in_,
+                "input_mean": self.input_mean_.tolist(),
+                "input_scale": self.input_scale_.tolist(),
+                "startprob": self.params_.startprob.tolist(),
+                "transmat": self.params_.transmat.tolist(),
+                "means": self.params_.means.tolist(),
+                "covars": self.params_.covars.tolist(),
+                "log_likelihood": self.log_likelihood_,
+                "n_iter": self.n_iter_,
+                "converged": self.converged_,
+                "n_train_bars": self.n_train_bars_,
+            },
+        }
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(state, indent=1))
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> HMMRegimeDetector:
+        """Rebuild a fitted detector written by ``save``."""
+        try:
+            state = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise DataError(f"cannot read an HMM regime model from {path}: {exc}") from exc
+        if state.get("kind") != "hmm":
+            raise DataError(f"{path} is not an HMM regime model (kind={state.get('kind')!r})")
+        params = dict(state["params"])
+        params["n_regimes_range"] = tuple(params["n_regimes_range"])
+        params["features"] = tuple(params["features"])
+        detector = cls(**params)
+        fitted = state["fitted"]
+        columns = fitted["feature_names_in"]
+        detector.names_ = list(fitted["names"])
+        detector.n_regimes_ = int(fitted["n_regimes"])
+        detector.feature_names_in_ = list(columns)
+        detector.input_mean_ = pd.Series(fitted["input_mean"], index=columns)
+        detector.input_scale_ = pd.Series(fitted["input_scale"], index=columns)
+        detector.params_ = ghmm.HMMParameters(
+            startprob=np.asarray(fitted["startprob"]),
+            transmat=np.asarray(fitted["transmat"]),
+            means=np.asarray(fitted["means"]),
+            covars=np.asarray(fitted["covars"]),
+        )
+        detector._set_public_parameters()
+        detector.log_likelihood_ = float(fitted["log_likelihood"])
+        detector.n_iter_ = int(fitted["n_iter"])
+        detector.converged_ = bool(fitted["converged"])
+        detector.n_train_bars_ = int(fitted["n_train_bars"])
+        return detector
