@@ -1,0 +1,153 @@
+"""Risk-adjusted ratios: Sharpe, Sortino, Calmar, Omega, tail ratio, stability.
+
+``risk_free`` and ``required_return`` are ANNUAL rates, turned into a per-period rate as
+``(1 + rate) ** (1 / periods_per_year) - 1`` (quantstats' convention). empyrical takes
+``risk_free`` per period instead; with a zero rate both agree exactly.
+
+Where the ratio's denominator is zero (constant returns, no losses, no drawdown) the
+result is NaN, never inf: empyrical returns inf for Sharpe/Sortino there and quantstats
+a mixture of inf and NaN.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from trademl.analytics._input import as_returns
+from trademl.analytics.drawdowns import _max_drawdown
+from trademl.analytics.periods import resolve_periods_per_year
+from trademl.analytics.returns import _cagr
+
+__all__ = [
+    "calmar_ratio",
+    "omega_ratio",
+    "per_period_rate",
+    "sharpe_ratio",
+    "sortino_ratio",
+    "stability",
+    "tail_ratio",
+]
+
+NAN = float("nan")
+
+
+def per_period_rate(annual_rate: float, ppy: float) -> float:
+    """The per-period rate that compounds to ``annual_rate`` over one year."""
+    if annual_rate == 0:
+        return 0.0
+    return (1.0 + annual_rate) ** (1.0 / ppy) - 1.0
+
+
+def _sharpe(values: np.ndarray, ppy: float, rf_period: float = 0.0) -> float:
+    if len(values) < 2 or values.max() == values.min():
+        return NAN
+    excess = values - rf_period
+    std = float(np.std(excess, ddof=1))
+    if std == 0:
+        return NAN
+    return float(excess.mean() / std * np.sqrt(ppy))
+
+
+def _sortino(values: np.ndarray, ppy: float, mar_period: float = 0.0) -> float:
+    if len(values) < 1:
+        return NAN
+    excess = values - mar_period
+    downside = float(np.sqrt(np.mean(np.minimum(excess, 0.0) ** 2)))
+    if downside == 0:
+        return NAN
+    return float(excess.mean() / downside * np.sqrt(ppy))
+
+
+def _calmar(values: np.ndarray, ppy: float) -> float:
+    max_dd = _max_drawdown(values)
+    if not max_dd < 0:
+        return NAN
+    return _cagr(values, ppy) / abs(max_dd)
+
+
+def _omega(values: np.ndarray, threshold: float) -> float:
+    if len(values) < 2:
+        return NAN
+    excess = values - threshold
+    losses = -float(excess[excess < 0].sum())
+    if losses <= 0:
+        return NAN
+    return float(excess[excess > 0].sum()) / losses
+
+
+def _tail(values: np.ndarray) -> float:
+    if len(values) < 1:
+        return NAN
+    upper, lower = np.percentile(values, [95, 5])
+    if lower == 0:
+        return NAN
+    return float(abs(upper) / abs(lower))
+
+
+def _stability(values: np.ndarray) -> float:
+    if len(values) < 2 or (values <= -1).any():
+        return NAN
+    log_equity = np.cumsum(np.log1p(values))
+    time = np.arange(len(values), dtype="float64")
+    y = log_equity - log_equity.mean()
+    x = time - time.mean()
+    syy = float(np.dot(y, y))
+    if syy == 0:
+        return NAN
+    return float(np.dot(x, y) ** 2 / (np.dot(x, x) * syy))
+
+
+def sharpe_ratio(returns, periods_per_year: float | None = None, risk_free: float = 0.0) -> float:
+    """Annualised Sharpe: mean / std (ddof=1) of excess returns times sqrt(periods per year).
+
+    Same as empyrical ``sharpe_ratio`` and quantstats ``sharpe``; NaN for zero volatility.
+    """
+    r = as_returns(returns)
+    ppy = resolve_periods_per_year(r, periods_per_year)
+    return _sharpe(r.to_numpy(), ppy, per_period_rate(risk_free, ppy))
+
+
+def sortino_ratio(
+    returns, periods_per_year: float | None = None, required_return: float = 0.0
+) -> float:
+    """Annualised Sortino: mean excess return over the root-mean-square of its negative part.
+
+    The downside deviation averages over ALL periods (empyrical ``downside_risk`` and
+    quantstats ``sortino``), not only the losing ones. NaN when nothing is below target.
+    """
+    r = as_returns(returns)
+    ppy = resolve_periods_per_year(r, periods_per_year)
+    return _sortino(r.to_numpy(), ppy, per_period_rate(required_return, ppy))
+
+
+def calmar_ratio(returns, periods_per_year: float | None = None) -> float:
+    """CAGR divided by the absolute maximum drawdown (NaN without a drawdown)."""
+    r = as_returns(returns)
+    return _calmar(r.to_numpy(), resolve_periods_per_year(r, periods_per_year))
+
+
+def omega_ratio(
+    returns,
+    periods_per_year: float | None = None,
+    required_return: float = 0.0,
+    risk_free: float = 0.0,
+) -> float:
+    """Sum of gains over sum of losses relative to a threshold (annual ``required_return``).
+
+    Matches empyrical ``omega_ratio`` with ``annualization=periods_per_year`` (empyrical's
+    ``risk_free`` is per period, ours annual).
+    """
+    r = as_returns(returns)
+    ppy = resolve_periods_per_year(r, periods_per_year) if required_return or risk_free else 1.0
+    threshold = per_period_rate(required_return, ppy) + per_period_rate(risk_free, ppy)
+    return _omega(r.to_numpy(), threshold)
+
+
+def tail_ratio(returns) -> float:
+    """|95th percentile| / |5th percentile| (linear interpolation, as both libraries)."""
+    return _tail(as_returns(returns).to_numpy())
+
+
+def stability(returns) -> float:
+    """R² of a straight-line fit to log equity (empyrical ``stability_of_timeseries``)."""
+    return _stability(as_returns(returns).to_numpy())

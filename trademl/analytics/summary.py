@@ -1,0 +1,111 @@
+"""Every metric at once, as a flat dict of floats (JSON-ready, NaN where undefined)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from trademl.analytics._input import aligned, as_returns
+from trademl.analytics.benchmark import _alpha_beta, _capture, _correlation, _information_ratio
+from trademl.analytics.drawdowns import _episodes, _underwater
+from trademl.analytics.kelly import _kelly
+from trademl.analytics.periods import resolve_periods_per_year
+from trademl.analytics.ratios import (
+    _omega,
+    _sharpe,
+    _sortino,
+    _stability,
+    _tail,
+    per_period_rate,
+)
+from trademl.analytics.returns import _cagr, _kurtosis, _skew, _total, _volatility
+from trademl.analytics.trades import trade_statistics
+from trademl.analytics.var import _cvar, _var
+from trademl.errors import DataError
+
+__all__ = ["performance_summary"]
+
+
+def performance_summary(
+    returns,
+    periods_per_year: float | None = None,
+    *,
+    benchmark=None,
+    risk_free: float = 0.0,
+    trades: pd.DataFrame | None = None,
+    positions=None,
+    var_level: float = 0.95,
+    initial_capital: float = 1.0,
+) -> dict[str, float]:
+    """All return, risk, drawdown, tail and (optionally) benchmark and trade metrics.
+
+    ``periods_per_year`` is inferred from the returns' DatetimeIndex when not given
+    (8,760 for 1h crypto bars, 252 for daily equity bars). ``risk_free`` is an annual
+    rate. Metrics whose denominator is zero are NaN (e.g. Sharpe of constant returns).
+    Raises ``DataError`` for empty returns. See the metric modules for each convention.
+    """
+    r = as_returns(returns)
+    if len(r) == 0:
+        raise DataError("returns are empty: nothing to summarise")
+    ppy = resolve_periods_per_year(r, periods_per_year)
+    values = r.to_numpy()
+    rf = per_period_rate(risk_free, ppy)
+    dd = _underwater(values)
+    equity = np.cumprod(1.0 + values) * initial_capital
+    peak = np.maximum.accumulate(np.concatenate(([initial_capital], equity)))[1:]
+    starts, ends = _episodes(dd)
+    max_dd = float(min(dd.min(), 0.0))
+    cagr = _cagr(values, ppy)
+    alpha = 1.0 - var_level
+    summary: dict[str, float] = {
+        "periods": float(len(values)),
+        "periods_per_year": ppy,
+        "total_return": _total(values),
+        "cagr": cagr,
+        "volatility": _volatility(values, ppy),
+        "best_period": float(values.max()),
+        "worst_period": float(values.min()),
+        "skew": _skew(values),
+        "kurtosis": _kurtosis(values),
+        "sharpe": _sharpe(values, ppy, rf),
+        "sortino": _sortino(values, ppy, rf),
+        "calmar": cagr / abs(max_dd) if max_dd < 0 else float("nan"),
+        "omega": _omega(values, rf),
+        "tail_ratio": _tail(values),
+        "stability": _stability(values),
+        "max_drawdown": max_dd,
+        "max_drawdown_abs": float((peak - equity).max(initial=0.0)),
+        "time_under_water": float((dd < 0).mean()),
+        "longest_drawdown_bars": float((ends - starts + 1).max()) if len(starts) else 0.0,
+        f"var_{int(round(var_level * 100))}_historical": _var(values, alpha, "historical"),
+        f"var_{int(round(var_level * 100))}_gaussian": _var(values, alpha, "gaussian"),
+        f"var_{int(round(var_level * 100))}_cornish_fisher": _var(values, alpha, "cornish_fisher"),
+        f"cvar_{int(round(var_level * 100))}_historical": _cvar(values, alpha, "historical"),
+        f"cvar_{int(round(var_level * 100))}_gaussian": _cvar(values, alpha, "gaussian"),
+        f"cvar_{int(round(var_level * 100))}_cornish_fisher": _cvar(
+            values, alpha, "cornish_fisher"
+        ),
+        "kelly": _kelly(values, "binary"),
+    }
+    if benchmark is not None:
+        bench, bvalues = aligned(r, as_returns(benchmark, "benchmark"))
+        alpha_value, beta = _alpha_beta(bench, bvalues, ppy, rf)
+        summary.update(
+            {
+                "benchmark_total_return": _total(bvalues),
+                "alpha": alpha_value,
+                "beta": beta,
+                "information_ratio": _information_ratio(bench, bvalues, ppy),
+                "up_capture": _capture(bench, bvalues, ppy, up=True),
+                "down_capture": _capture(bench, bvalues, ppy, up=False),
+                "correlation": _correlation(bench, bvalues),
+            }
+        )
+    if trades is not None:
+        stats = trade_statistics(trades, positions, periods_per_year=ppy)
+        summary.update({f"trade_{k}" if k != "trades" else k: v for k, v in stats.items()})
+    elif positions is not None:
+        from trademl.analytics.trades import _exposure
+
+        summary.update(_exposure(positions, ppy))
+    return summary
