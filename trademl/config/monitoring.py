@@ -1,9 +1,94 @@
-"""``monitoring:`` section (owned by trademl.monitoring; extended there)."""
+"""``monitoring:`` section: where the monitoring store lives and when a model counts as sick.
+
+Thresholds are read by ``trademl.monitoring.performance`` (degradation), ``drift`` (tests)
+and ``alerts`` (rules, channels, rate limits). Durations are strings such as ``"15m"``,
+``"24h"`` or ``"7d"``.
+"""
 
 from __future__ import annotations
 
+import re
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
 from trademl.config._base import SpecModel
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+
+
+def check_duration(value: str) -> str:
+    """Return ``value`` if it reads as a duration like ``15m``; else raise ValueError."""
+    if not isinstance(value, str) or not _DURATION.match(value):
+        raise ValueError("expected a duration like 30s, 15m, 24h, 7d or 2w")
+    return value
+
+
+class ChannelSpec(SpecModel):
+    """One alert channel. ``kind`` picks the class; the other keys are its settings."""
+
+    kind: Literal["log", "email", "slack", "webhook"]
+    # email
+    host: str = "127.0.0.1"
+    port: int = Field(default=25, ge=1, le=65535)
+    sender: str = "trademl@localhost"
+    recipients: list[str] = Field(default_factory=list)
+    username: str | None = None
+    password: str | None = None
+    starttls: bool = False
+    # slack / webhook
+    url: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    # every channel
+    timeout: float = Field(default=5.0, gt=0)
+    retries: int = Field(default=2, ge=0, le=10)
+    max_per_hour: int = Field(default=30, ge=1)
+
+
+class DegradationSpec(SpecModel):
+    """When a live metric counts as degraded (warning) or failing (critical)."""
+
+    # absolute drop below the validation baseline (accuracy points, Sharpe units, ...)
+    accuracy_drop: float = Field(default=0.05, ge=0)
+    sharpe_drop: float = Field(default=1.0, ge=0)
+    # relative drop versus the model's own recent history (0.2 = 20 % worse)
+    relative_drop: float = Field(default=0.2, ge=0, le=1)
+    # a drop this many times the thresholds above is "failing" rather than "degraded"
+    failing_factor: float = Field(default=2.0, ge=1)
+    # number of earlier snapshots that make "recent history" and the trend estimate
+    history: int = Field(default=10, ge=2)
+
+
+class DriftSpec(SpecModel):
+    alpha: float = Field(default=0.01, gt=0, lt=1)
+    psi_bins: int = Field(default=10, ge=2, le=100)
+    # number of quantiles kept per feature in the reference profile (KS error <= 1/(n-1))
+    profile_quantiles: int = Field(default=1001, ge=11, le=100_001)
+    # the share of drifted features that raises the drift-share alert by default
+    share_threshold: float = Field(default=0.3, ge=0, le=1)
 
 
 class MonitoringSpec(SpecModel):
-    pass
+    # SQLAlchemy URL; default is a SQLite file in the working directory.
+    # The TRADEML_MONITOR_DB environment variable overrides it.
+    db_url: str | None = None
+    # outcomes per rolling-metric window
+    window: int = Field(default=500, ge=10)
+    periods_per_year: float | None = Field(default=None, gt=0)
+    retention_days: int | None = Field(default=90, ge=1)
+    degradation: DegradationSpec = Field(default_factory=DegradationSpec)
+    drift: DriftSpec = Field(default_factory=DriftSpec)
+    # path of a YAML rule file; None = the default rules shipped with trademl
+    rules: str | None = None
+    channels: dict[str, ChannelSpec] = Field(
+        default_factory=lambda: {"log": ChannelSpec(kind="log")}
+    )
+    # the "no predictions" alert fires after this long without a prediction
+    stale_after: str = "30m"
+    # baseline metrics from validation, used when the store holds none for the model
+    baseline: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("stale_after")
+    @classmethod
+    def _duration(cls, value: Any) -> str:
+        return check_duration(value)

@@ -1,0 +1,40 @@
+"""Model monitoring: prediction store, performance, data and concept drift, anomalies, alerts.
+
+Submodules load on first use (``trademl.monitoring.store`` pulls in SQLAlchemy), so
+importing the package stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "open_store": "trademl.monitoring.store",
+    "MonitorStore": "trademl.monitoring.store",
+    "build_profile": "trademl.monitoring.drift",
+    "compare_to_profile": "trademl.monitoring.drift",
+    "detect_drift": "trademl.monitoring.drift",
+    "DriftReport": "trademl.monitoring.drift",
+    "rolling_metrics": "trademl.monitoring.performance",
+    "performance_metrics": "trademl.monitoring.performance",
+    "assess_degradation": "trademl.monitoring.performance",
+    "detect_concept_drift": "trademl.monitoring.concept",
+    "PredictionAnomalyDetector": "trademl.monitoring.anomaly",
+    "run_check": "trademl.monitoring.check",
+    "CheckResult": "trademl.monitoring.check",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'trademl.monitoring' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,130 @@
+"""Concept drift: a change in the model's error stream, found by river's ADWIN and Page-Hinkley.
+
+Data drift says the inputs moved; concept drift says the relation between inputs and
+outcome moved, which shows up first as a change in the stream of errors (0/1 misses
+for a classifier, absolute errors for a regressor). Each detection is reported with the
+bar at which it fired and an estimate of where the change began:
+
+* ADWIN keeps the longest recent window whose mean is consistent; when it drops the old
+  part, the kept width says where the new regime started.
+* Page-Hinkley accumulates deviations from the running mean; the change began where the
+  cumulative sum was at its extreme before crossing the threshold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from trademl.errors import DataError
+
+__all__ = ["ChangePoint", "detect_concept_drift", "error_stream"]
+
+Detector = Literal["adwin", "page_hinkley"]
+
+
+@dataclass(frozen=True)
+class ChangePoint:
+    detector: str
+    detected_at: pd.Timestamp
+    detected_index: int
+    estimated_start: pd.Timestamp
+    estimated_start_index: int
+    mean_before: float
+    mean_after: float
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["detected_at"] = self.detected_at.isoformat()
+        out["estimated_start"] = self.estimated_start.isoformat()
+        return out
+
+
+def error_stream(frame: pd.DataFrame) -> pd.Series:
+    """Per-prediction error from a predictions-with-outcomes frame.
+
+    Classifier-style rows (a ``label``): 1.0 when the predicted direction missed, else 0.
+    Otherwise the absolute error between ``prediction`` and ``realized_return``.
+    """
+    if "label" in frame.columns and frame["label"].notna().any():
+        rows = frame[frame["label"].notna()]
+        predicted_up = rows["prediction"].to_numpy(dtype=float) > 0
+        if "proba" in rows.columns and rows["proba"].notna().all():
+            predicted_up = rows["proba"].to_numpy(dtype=float) > 0.5
+        actual_up = rows["label"].to_numpy(dtype=float) > 0
+        return pd.Series((predicted_up != actual_up).astype(float), index=rows.index)
+    if "realized_return" in frame.columns:
+        rows = frame[frame["realized_return"].notna()]
+        return (rows["prediction"] - rows["realized_return"]).abs().astype(float)
+    raise DataError("concept drift: needs outcome columns 'label' or 'realized_return'")
+
+
+def _ph_onset(segment: np.ndarray, delta: float) -> int:
+    """Index (within ``segment``) where Page-Hinkley's cumulative deviation was extreme."""
+    running_mean = np.cumsum(segment) / np.arange(1, segment.size + 1)
+    deviation = segment - running_mean
+    rising = np.cumsum(deviation - delta)
+    falling = np.cumsum(deviation + delta)
+    rise_gap = rising[-1] - rising.min()
+    fall_gap = falling.max() - falling[-1]
+    return int(np.argmin(rising) if rise_gap >= fall_gap else np.argmax(falling)) + 1
+
+
+def detect_concept_drift(
+    errors: pd.Series,
+    *,
+    detectors: tuple[Detector, ...] = ("adwin", "page_hinkley"),
+    adwin_delta: float = 0.002,
+    ph_threshold: float = 50.0,
+    ph_delta: float = 0.005,
+    ph_min_instances: int = 30,
+) -> list[ChangePoint]:
+    """Run the detectors over ``errors`` (time-indexed) and return every change point."""
+    from river import drift
+
+    unknown = set(detectors) - {"adwin", "page_hinkley"}
+    if unknown:
+        raise ValueError(f"concept drift: unknown detector(s) {sorted(unknown)}")
+    values = np.asarray(errors, dtype=float)
+    if not np.isfinite(values).all():
+        bad = int(np.flatnonzero(~np.isfinite(values))[0])
+        raise DataError(f"concept drift: error stream has a non-finite value at row {bad}")
+    index = pd.DatetimeIndex(errors.index) if len(errors) else pd.DatetimeIndex([])
+    found: list[ChangePoint] = []
+    for name in detectors:
+        detector = (
+            drift.ADWIN(delta=adwin_delta)
+            if name == "adwin"
+            else drift.PageHinkley(
+                threshold=ph_threshold, delta=ph_delta, min_instances=ph_min_instances
+            )
+        )
+        segment_start = 0
+        for i, value in enumerate(values):
+            detector.update(float(value))
+            if not detector.drift_detected:
+                continue
+            if name == "adwin":
+                start = max(i - int(detector.width) + 1, segment_start)
+            else:
+                start = segment_start + _ph_onset(values[segment_start : i + 1], ph_delta)
+                start = min(start, i)
+            before = values[segment_start:start]
+            after = values[start : i + 1]
+            found.append(
+                ChangePoint(
+                    detector=name,
+                    detected_at=index[i],
+                    detected_index=i,
+                    estimated_start=index[start],
+                    estimated_start_index=start,
+                    mean_before=float(before.mean()) if before.size else float("nan"),
+                    mean_after=float(after.mean()),
+                )
+            )
+            # Page-Hinkley resets itself after a detection; ADWIN keeps the new window
+            segment_start = i + 1 if name == "page_hinkley" else start
+    return sorted(found, key=lambda c: (c.detected_index, c.detector))
