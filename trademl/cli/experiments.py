@@ -1,9 +1,268 @@
-"""`trademl experiments` commands (filled in by the issue that owns this area)."""
+"""`trademl experiments list|compare|best|cleanup` and `trademl ui` (MLflow imported inside)."""
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import typer
+
+from trademl.cli._console import console, fail
+
+experiments_app = typer.Typer(
+    help="Find, compare and clean up tracked runs (MLflow).", no_args_is_help=True
+)
+
+URI_OPTION = typer.Option(
+    None,
+    "--tracking-uri",
+    "-t",
+    help="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite:///mlruns.db here).",
+)
+
+
+def configure_store(tracking_uri: str | None, spec_path: Path | None = None) -> str:
+    """Point trademl.tracking at the store a command should use; return its URI."""
+    from trademl.config import load_spec
+    from trademl.config.tracking import TrackingSpec
+    from trademl.tracking import configure
+
+    spec = load_spec(spec_path).tracking if spec_path is not None else TrackingSpec()
+    if tracking_uri:
+        spec = spec.model_copy(update={"uri": tracking_uri})
+    return configure(spec)
+
+
+def print_table(frame, title: str | None = None, max_width: int = 40) -> None:
+    """A DataFrame as a rich table (long cells cut so a wide comparison stays readable)."""
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False)
+    columns = (
+        [frame.index.name or "", *map(str, frame.columns)]
+        if frame.index.name
+        else list(map(str, frame.columns))
+    )
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for key, row in frame.iterrows():
+        cells = [_cell(v, max_width) for v in row.tolist()]
+        table.add_row(*([_cell(key, max_width)] if frame.index.name else []), *cells)
+    console.print(table)
+
+
+def _cell(value, max_width: int) -> str:
+    if isinstance(value, float):
+        text = f"{value:.6g}"
+    elif value is None or (not isinstance(value, str) and value != value):  # NaN
+        text = ""
+    else:
+        text = str(value)
+    return text if len(text) <= max_width else text[: max_width - 1] + "…"
+
+
+@experiments_app.command("list")
+def list_command(tracking_uri: str | None = URI_OPTION) -> None:
+    """List experiments with their number of runs."""
+    from trademl.tracking import list_experiments
+
+    uri = configure_store(tracking_uri)
+    frame = list_experiments().set_index("experiment_id")
+    frame["created"] = frame["created"].dt.strftime("%Y-%m-%d %H:%M")
+    print_table(frame, title=f"experiments in {uri}", max_width=60)
+
+
+@experiments_app.command("compare")
+def compare_command(
+    experiment: str = typer.Argument(..., help="Experiment name or id."),
+    filter_string: str = typer.Option("", "--filter", "-f", help="MLflow filter string."),
+    metric: list[str] = typer.Option(None, "--metric", "-m", help="Metric column(s) to show."),
+    param: list[str] = typer.Option(None, "--param", "-p", help="Param column(s) to show."),
+    children: bool = typer.Option(False, "--children", help="Include child runs (folds, trials)."),
+    max_results: int = typer.Option(50, "--max", help="At most this many runs."),
+    csv: Path | None = typer.Option(None, "--csv", help="Also write the table to this CSV."),
+    tracking_uri: str | None = URI_OPTION,
+) -> None:
+    """Runs of an experiment side by side: params and metrics."""
+    from trademl.tracking import compare_runs
+
+    configure_store(tracking_uri)
+    frame = compare_runs(
+        experiment,
+        filter_string,
+        metrics=metric or None,
+        params=param or None,
+        include_children=children,
+        max_results=max_results,
+    )
+    if frame.empty:
+        console.print(f"no runs in {experiment!r} match {filter_string!r}")
+        return
+    frame = frame.drop(columns=["start_time"])
+    if not param and len(frame) > 1:
+        # params shared by every run say nothing in a comparison (and would not fit)
+        same = [
+            c
+            for c in frame.columns
+            if c.startswith("params.") and frame[c].nunique(dropna=False) <= 1
+        ]
+        frame = frame.drop(columns=same)
+    frame.columns = [c.removeprefix("params.").removeprefix("metrics.") for c in frame.columns]
+    if csv is not None:
+        frame.to_csv(csv)
+    print_table(frame, title=f"{len(frame)} runs of {experiment}")
+
+
+@experiments_app.command("best")
+def best_command(
+    experiment: str = typer.Argument(..., help="Experiment name or id."),
+    metric: str = typer.Option(..., "--metric", "-m", help="Metric to rank runs by."),
+    mode: str = typer.Option("max", "--mode", help="max or min."),
+    filter_string: str = typer.Option("", "--filter", "-f", help="MLflow filter string."),
+    children: bool = typer.Option(False, "--children", help="Include child runs (folds, trials)."),
+    tracking_uri: str | None = URI_OPTION,
+) -> None:
+    """The best run of an experiment by one metric."""
+    from trademl.tracking import best_run
+
+    configure_store(tracking_uri)
+    row = best_run(
+        experiment, metric, mode=mode, filter_string=filter_string, include_children=children
+    )
+    console.print(
+        f"best run by {metric} ({mode}): [bold]{row.name}[/] '{row['run_name']}' "
+        f"{metric}={row[f'metrics.{metric}']:.6g}",
+        highlight=False,
+    )
+    for key, value in row.items():
+        if str(key).startswith("metrics.") and _cell(value, 80):
+            console.print(f"  {key} = {_cell(value, 80)}", highlight=False)
+
+
+@experiments_app.command("cleanup")
+def cleanup_command(
+    experiment: str = typer.Argument(..., help="Experiment name or id."),
+    older_than_days: float | None = typer.Option(
+        None, "--older-than-days", help="Delete runs that started more than N days ago."
+    ),
+    keep_last: int | None = typer.Option(
+        None, "--keep-last", help="Keep the newest N top-level runs, delete the rest."
+    ),
+    apply: bool = typer.Option(
+        False, "--apply", help="Really delete (default: dry run, print what would go)."
+    ),
+    tracking_uri: str | None = URI_OPTION,
+) -> None:
+    """Retention: delete old runs (never one backing a registered model). Dry run by default."""
+    from trademl.tracking import cleanup_runs
+
+    if older_than_days is None and keep_last is None:
+        raise fail("give --older-than-days and/or --keep-last")
+    configure_store(tracking_uri)
+    frame = cleanup_runs(
+        experiment, older_than_days=older_than_days, keep_last=keep_last, dry_run=not apply
+    )
+    if frame.empty:
+        console.print("nothing to delete")
+        return
+    frame["start_time"] = frame["start_time"].dt.strftime("%Y-%m-%d %H:%M")
+    print_table(frame.set_index("run_id"), title=f"cleanup of {experiment}", max_width=60)
+    deleted = frame["action"].isin(["deleted", "would delete"]).sum()
+    kept = frame["action"].str.startswith("kept").sum()
+    verb = "deleted" if apply else "would delete (dry run; add --apply)"
+    console.print(f"{deleted} runs {verb}; {kept} kept because they back registered models")
+
+
+def _port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        return probe.connect_ex((host, port)) != 0
+
+
+def server_command(uri: str, artifact_root: str, host: str, port: int) -> list[str]:
+    """The `mlflow server` command line serving ``uri`` with its artifacts on ``host:port``."""
+    return [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--backend-store-uri",
+        uri,
+        "--default-artifact-root",
+        Path(artifact_root).as_uri(),
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
+
+
+def ui_command(
+    port: int = typer.Option(5000, "--port", "-p", help="Port of the UI."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
+    timeout: float = typer.Option(120.0, "--timeout", help="Seconds to wait for it to start."),
+    tracking_uri: str | None = URI_OPTION,
+) -> None:
+    """Start the MLflow UI (an `mlflow server`) against the configured store."""
+    import httpx
+
+    from trademl.tracking._store import _state, is_database_store
+
+    uri = configure_store(tracking_uri)
+    if uri.startswith(("http://", "https://")):
+        console.print(f"the store is already a tracking server: open {uri}")
+        return
+    if not is_database_store(uri):
+        raise fail(f"trademl ui serves a database store (sqlite://, postgresql://...), got {uri}")
+    if not 0 < port < 65536:
+        raise fail(f"--port must be between 1 and 65535, got {port}")
+    if not _port_is_free(host, port):
+        raise fail(f"port {port} on {host} is already in use; pick another with --port")
+    process = subprocess.Popen(
+        server_command(uri, str(_state["artifact_root"]), host, port),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    address = f"http://{host}:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                tail = (process.stderr.read() or "").strip().splitlines()[-5:]
+                raise fail(
+                    f"mlflow server exited with code {process.returncode}: {' | '.join(tail)}", 1
+                )
+            try:
+                if httpx.get(f"{address}/health", timeout=1.0).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise fail(f"mlflow server did not answer on {address} within {timeout:g} s", 1)
+            time.sleep(0.3)
+        console.print(
+            f"MLflow UI at [bold]{address}[/] (store: {uri}); Ctrl-C to stop", highlight=False
+        )
+        # stdout may be a pipe (a test, a supervisor): make the address visible now
+        sys.stdout.flush()
+        process.wait()
+    except KeyboardInterrupt:
+        console.print("stopping the MLflow UI")
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands and groups to the root app."""
+    app.add_typer(experiments_app, name="experiments")
+    app.command("ui")(ui_command)

@@ -78,6 +78,18 @@ def is_database_store(uri: str | None = None) -> bool:
     return scheme in _DATABASE_SCHEMES
 
 
+def download_artifacts(**kwargs) -> str:
+    """``mlflow.artifacts.download_artifacts`` without its progress bar (noise for a few files)."""
+    quiet = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR" not in os.environ
+    if quiet:
+        os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
+    try:
+        return mlflow.artifacts.download_artifacts(tracking_uri=tracking_uri(), **kwargs)
+    finally:
+        if quiet:
+            os.environ.pop("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", None)
+
+
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "experiment"
 

@@ -9,7 +9,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import mlflow
 from mlflow.exceptions import MlflowException
 
 from trademl.tracking import _store
@@ -54,7 +53,7 @@ def download_version(name: str, version: int | str, dst: str | Path | None = Non
     uri = _store.client().get_model_version_download_uri(name, str(version))
     target = Path(dst) if dst is not None else Path(tempfile.mkdtemp(prefix="trademl-model-"))
     target.mkdir(parents=True, exist_ok=True)
-    return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(target)))
+    return Path(_store.download_artifacts(artifact_uri=uri, dst_path=str(target)))
 
 
 def recorded_manifest(name: str, version: int | str) -> dict[str, str]:

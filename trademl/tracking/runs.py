@@ -8,6 +8,7 @@ import math
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import mlflow
@@ -54,7 +55,10 @@ def active_run_id(run_id: str | None = None) -> str:
 
 def _provenance_tags(spec: ExperimentSpec) -> dict[str, str]:
     code = git_commit()
+    # trademl itself may run from a checkout (editable install): its commit matters too
+    library = git_commit(str(Path(__file__).resolve().parent))
     return {
+        "trademl.source_commit": library["commit"],
         "trademl.version": __version__,
         "trademl.git_commit": code["commit"],
         "trademl.git_dirty": code["dirty"],
