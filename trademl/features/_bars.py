@@ -1,0 +1,175 @@
+"""The input every feature function receives, and its checks.
+
+Convention (the same for candles and for order-book/trade aggregates): a row stamped
+``t`` is the bar that opened at ``t`` and covers ``[t, t + bar)``; its values are known
+at the bar's close, ``t + bar``. A feature at row ``t`` uses rows ``<= t`` only, so it
+is available at ``t + bar`` like the close itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trademl.errors import DataError
+
+__all__ = ["Bars", "bars_from_frame", "infer_bar_delta", "resample_bars"]
+
+logger = logging.getLogger(__name__)
+
+PRICE_COLUMNS = ("open", "high", "low", "close")
+
+
+class Bars:
+    """Float64 column arrays of one OHLCV frame plus the extra data passed by the caller."""
+
+    def __init__(
+        self,
+        index: pd.DatetimeIndex,
+        columns: dict[str, np.ndarray],
+        extra: dict[str, Any] | None = None,
+        bar_delta: pd.Timedelta | None = None,
+    ):
+        self.index = index
+        self.columns = columns
+        self.extra = dict(extra or {})
+        self.bar_delta = bar_delta
+        # intermediates several features share (log returns, typical price...)
+        self._memo: dict[Any, Any] = {}
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getattr__(self, name: str) -> Any:
+        columns = self.__dict__.get("columns", {})
+        if name in columns:
+            return columns[name]
+        extra = self.__dict__.get("extra", {})
+        if name in extra:
+            return extra[name]
+        if name in ("trades", "book", "l2", "reference", "volume"):
+            return None
+        raise AttributeError(name)
+
+    def has(self, name: str) -> bool:
+        return getattr(self, name) is not None
+
+    def memo(self, key: Any, make: Any) -> Any:
+        if key not in self._memo:
+            self._memo[key] = make()
+        return self._memo[key]
+
+    def logret(self) -> np.ndarray:
+        """log(close_t / close_{t-1}); NaN at the first bar."""
+
+        def make() -> np.ndarray:
+            out = np.empty(len(self))
+            out[0] = np.nan
+            np.subtract(np.log(self.close[1:]), np.log(self.close[:-1]), out=out[1:])
+            return out
+
+        return self.memo("logret", make)
+
+
+def infer_bar_delta(index: pd.DatetimeIndex) -> pd.Timedelta:
+    """The bar length: the most common step (gaps are real outages and must not skew it)."""
+    if len(index) < 2:
+        raise DataError("cannot infer the bar length from fewer than 2 timestamps")
+    steps = np.diff(index.asi8)
+    values, counts = np.unique(steps, return_counts=True)
+    return pd.Timedelta(int(values[np.argmax(counts)]), unit="ns")
+
+
+def _to_utc_index(index: pd.Index, what: str) -> pd.DatetimeIndex:
+    if not isinstance(index, pd.DatetimeIndex):
+        raise DataError(
+            f"{what}: expected a DatetimeIndex (bar open times), got {type(index).__name__}; "
+            "read the file with trademl.load_ohlcv or set the timestamp column as index"
+        )
+    if index.tz is None:
+        index = index.tz_localize("UTC")
+    else:
+        index = index.tz_convert("UTC")
+    return index.as_unit("ns")
+
+
+def bars_from_frame(
+    ohlcv: pd.DataFrame, *, on_nan: str = "raise", extra: dict[str, Any] | None = None
+) -> Bars:
+    """Check an OHLCV frame and turn it into :class:`Bars`; errors name column and rows."""
+    if not isinstance(ohlcv, pd.DataFrame):
+        raise DataError(f"ohlcv: expected a pandas DataFrame, got {type(ohlcv).__name__}")
+    frame = ohlcv.rename(columns=lambda c: str(c).lower())
+    index = _to_utc_index(frame.index, "ohlcv")
+    if len(index) == 0:
+        raise DataError("ohlcv: the frame has no rows")
+    if not index.is_monotonic_increasing:
+        bad = int(np.argmax(np.diff(index.asi8) < 0)) + 1
+        raise DataError(f"ohlcv: timestamps are not sorted ascending (row {bad}: {index[bad]})")
+    if index.has_duplicates:
+        dup = index[index.duplicated()][0]
+        raise DataError(f"ohlcv: duplicate timestamp {dup}")
+    missing = [c for c in PRICE_COLUMNS if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"ohlcv: missing column(s) {', '.join(missing)} (have: {', '.join(frame.columns)})"
+        )
+    columns: dict[str, np.ndarray] = {}
+    names = [*PRICE_COLUMNS, *(["volume"] if "volume" in frame.columns else [])]
+    for name in names:
+        try:
+            values = np.ascontiguousarray(frame[name].to_numpy(dtype=np.float64, na_value=np.nan))
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"ohlcv: column {name!r} is not numeric ({exc})") from None
+        bad = ~np.isfinite(values)
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            message = (
+                f"ohlcv: column {name!r} has {len(rows)} NaN/inf value(s), first at row "
+                f"{rows[0]} ({index[rows[0]]}); repair them first (trademl.repair_ohlcv) "
+                "or pass on_nan='warn' to let them propagate"
+            )
+            if on_nan == "raise":
+                raise DataError(message)
+            logger.warning(message)
+        if name == "volume" and bad.all():
+            continue  # an all-NaN volume column is the same as none
+        columns[name] = values
+    return Bars(
+        index, columns, extra=extra, bar_delta=infer_bar_delta(index) if len(index) > 1 else None
+    )
+
+
+def resample_bars(bars: Bars, rule: str) -> tuple[Bars, np.ndarray]:
+    """OHLCV on a higher timeframe, bins anchored at the Unix epoch (00:00 UTC for days).
+
+    Returns the resampled bars and, per higher bar, the time it becomes known (its close).
+    The aggregation is done here with numpy reduceat (first/max/min/last/sum) because it is
+    several times faster than a pandas groupby and this runs inside every feature call.
+    """
+    try:
+        step = pd.Timedelta(rule)
+    except ValueError:
+        raise DataError(f"timeframe {rule!r} is not a duration like '4h' or '1d'") from None
+    if bars.bar_delta is not None and step <= bars.bar_delta:
+        raise DataError(
+            f"timeframe {rule!r} must be longer than the input's bar length {bars.bar_delta}"
+        )
+    stamps = bars.index.asi8
+    bins = stamps // step.value
+    starts = np.flatnonzero(np.r_[True, bins[1:] != bins[:-1]])
+    ends = np.r_[starts[1:], len(stamps)] - 1
+    columns = {
+        "open": bars.open[starts],
+        "high": np.maximum.reduceat(bars.high, starts),
+        "low": np.minimum.reduceat(bars.low, starts),
+        "close": bars.close[ends],
+    }
+    if bars.has("volume"):
+        columns["volume"] = np.add.reduceat(bars.volume, starts)
+    index = pd.DatetimeIndex(bins[starts] * step.value, tz="UTC")
+    known_at = bins[starts] * step.value + step.value
+    return Bars(index, columns, extra=bars.extra, bar_delta=step), known_at

@@ -1,0 +1,329 @@
+"""``generate_features``: resolve a spec to registered features, compute them on the base and
+higher timeframes, add lags and rolling z-scores, and return one frame aligned to the input.
+
+The output is written column by column into one preallocated array (then wrapped in a
+DataFrame without a copy): inserting hundreds of columns into a DataFrame one at a
+time would cost more than computing them.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import ValidationError
+
+from trademl.config.features import FeatureSpec, IndicatorSpec, TimeframeSpec
+from trademl.errors import DataError, SpecError
+from trademl.features._bars import Bars, bars_from_frame, resample_bars
+from trademl.features._cache import FeatureCache
+from trademl.features._registry import Feature, FeatureError, get_feature, registry
+
+__all__ = ["generate_features", "load_feature_spec", "plan_features"]
+
+logger = logging.getLogger(__name__)
+
+EVENT_INPUTS = ("trades", "book", "l2", "reference")
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One feature with one parameter set, on one timeframe (``prefix`` "" for the base)."""
+
+    feature: Feature
+    params: dict[str, Any]
+    prefix: str
+
+    @property
+    def columns(self) -> list[str]:
+        return [self.prefix + c for c in self.feature.columns(self.params)]
+
+    @property
+    def label(self) -> str:
+        return self.prefix + self.feature.stem(self.params)
+
+
+def load_feature_spec(spec: Any) -> FeatureSpec:
+    """A FeatureSpec from None (the full set), a dict, a FeatureSpec, or a YAML file holding
+    either the ``features:`` section alone or a whole experiment spec."""
+    if spec is None:
+        return FeatureSpec()
+    if isinstance(spec, FeatureSpec):
+        return spec
+    where = "features"
+    if isinstance(spec, str | Path):
+        path = Path(spec)
+        if not path.is_file():
+            raise SpecError(f"{path}: feature spec file not found")
+        try:
+            spec = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise SpecError(f"{path}: not valid YAML ({exc})") from None
+        where = f"{path}: features"
+        if isinstance(spec, dict) and isinstance(spec.get("features"), dict):
+            spec = spec["features"]
+    if not isinstance(spec, dict):
+        raise SpecError(f"{where}: expected a mapping, got {type(spec).__name__}")
+    try:
+        return FeatureSpec.model_validate(spec)
+    except ValidationError as exc:
+        from trademl.config import format_validation_error
+
+        raise SpecError(
+            f"{where}: invalid spec\n{format_validation_error(exc, 'features')}"
+        ) from None
+
+
+def _excluded(column: str, patterns: Iterable[str]) -> bool:
+    return any(fnmatch.fnmatchcase(column, p) for p in patterns)
+
+
+def plan_features(
+    spec: FeatureSpec,
+    available: set[str],
+    *,
+    categories: list[str] | None = None,
+    indicators: list[str | IndicatorSpec] | None = None,
+    prefix: str = "",
+) -> tuple[list[Planned], list[str]]:
+    """The features to compute, and the labels of those skipped for lack of volume.
+
+    Features selected by category that need data not supplied (trades, order book, a
+    reference symbol) are left out quietly; naming one explicitly without its data is an
+    error that says which argument to pass.
+    """
+    categories = categories if categories is not None else spec.categories
+    indicators = indicators if indicators is not None else spec.indicators
+    chosen: list[tuple[Feature, list[dict[str, Any]], bool]] = []
+    if indicators is not None:
+        for item in indicators:
+            entry = IndicatorSpec(name=item) if isinstance(item, str) else item
+            feat = get_feature(entry.name)
+            chosen.append((feat, feat.param_sets(entry.params or None), True))
+    else:
+        wanted = set(categories) if categories is not None else None
+        for feat in registry().values():
+            if wanted is None or feat.category in wanted:
+                chosen.append((feat, feat.param_sets(), False))
+    planned: list[Planned] = []
+    no_volume: list[str] = []
+    for feat, param_sets, explicit in chosen:
+        missing = [i for i in feat.inputs if i in EVENT_INPUTS and i not in available]
+        if missing:
+            if explicit:
+                raise FeatureError(
+                    f"feature {feat.name!r} needs {missing[0]} data: pass "
+                    f"generate_features(ohlcv, {missing[0]}=...)"
+                )
+            continue
+        for params in param_sets:
+            item = Planned(feat, params, prefix)
+            if all(_excluded(c, spec.exclude) for c in item.columns):
+                continue
+            if "volume" in feat.inputs and "volume" not in available:
+                no_volume.append(item.label)
+                continue
+            planned.append(item)
+    return planned, no_volume
+
+
+def _prepare_extra(bars_index: pd.DatetimeIndex, data: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(data) - set(EVENT_INPUTS))
+    if unknown:
+        raise FeatureError(
+            f"generate_features: unknown data argument {unknown[0]!r} "
+            f"(accepted: {', '.join(EVENT_INPUTS)})"
+        )
+    extra = {k: v for k, v in data.items() if v is not None}
+    if "reference" in extra:
+        extra["reference"] = _align_reference(bars_index, extra["reference"])
+    return extra
+
+
+def _align_reference(index: pd.DatetimeIndex, reference: Any) -> np.ndarray:
+    """The reference close on the same bar timestamps (NaN where it has no bar): no
+    forward fill across timeframes, which could pull in a bar that has not closed yet."""
+    if isinstance(reference, pd.DataFrame):
+        if "close" not in reference.columns:
+            raise DataError("reference: a DataFrame reference needs a 'close' column")
+        reference = reference["close"]
+    if not isinstance(reference, pd.Series) or not isinstance(reference.index, pd.DatetimeIndex):
+        raise DataError("reference: expected a Series (or OHLCV frame) indexed by timestamp")
+    ref_index = reference.index
+    ref_index = (
+        ref_index.tz_localize("UTC") if ref_index.tz is None else ref_index.tz_convert("UTC")
+    )
+    aligned = pd.Series(reference.to_numpy(np.float64), index=ref_index.as_unit("ns"))
+    aligned = aligned[~aligned.index.duplicated(keep="last")].reindex(index)
+    if aligned.isna().all():
+        raise DataError("reference: no timestamp in common with the OHLCV index")
+    return aligned.to_numpy(np.float64)
+
+
+def _check_warmup(items: list[Planned], n_bars: int, on_short: str, unit: str) -> set[str]:
+    """Labels of features too long for the data; raise listing them unless on_short='nan'."""
+    short = [(p.label, p.feature.warmup_bars(p.params) + 1) for p in items]
+    short = [(label, need) for label, need in short if need > n_bars]
+    if short and on_short == "raise":
+        listed = ", ".join(f"{label} needs {need}" for label, need in short[:8])
+        more = f" and {len(short) - 8} more" if len(short) > 8 else ""
+        raise FeatureError(
+            f"too few {unit} for {len(short)} feature(s): have {n_bars}; {listed}{more}. "
+            "Use more data, shorter periods, or on_short='nan' for all-NaN columns"
+        )
+    return {label for label, _ in short}
+
+
+def _htf_bars(bars: Bars, rule: str) -> tuple[Bars, np.ndarray]:
+    htf, known_at = resample_bars(bars, rule)
+    if "reference" in bars.extra:
+        stamps = bars.index.asi8 // pd.Timedelta(rule).value
+        ends = np.r_[np.flatnonzero(stamps[1:] != stamps[:-1]), len(stamps) - 1]
+        htf.extra = {**bars.extra, "reference": bars.extra["reference"][ends]}
+    return htf, known_at
+
+
+def generate_features(
+    ohlcv: pd.DataFrame,
+    spec: FeatureSpec | Mapping[str, Any] | str | Path | None = None,
+    *,
+    float32: bool = False,
+    cache_dir: str | Path | None = None,
+    **data: Any,
+) -> pd.DataFrame:
+    """Compute features on an OHLCV frame (UTC DatetimeIndex of bar open times).
+
+    ``spec``: None for the full default set, or a FeatureSpec / dict / YAML path.
+    ``data``: ``trades=``, ``book=``, ``l2=`` event frames (see trademl.features.orderbook)
+    and ``reference=`` another symbol's close on the same bars (cross-asset features).
+    Returns a frame with the input's index; row t uses bars <= t only.
+    """
+    spec = load_feature_spec(spec)
+    float32 = float32 or spec.float32
+    bars = bars_from_frame(ohlcv, on_nan=spec.on_nan)
+    bars.extra = _prepare_extra(bars.index, data)
+    cache_location = cache_dir if cache_dir is not None else spec.cache
+    cache = FeatureCache(cache_location) if cache_location else None
+
+    available = set(bars.columns) | set(bars.extra)
+    base_plan, no_volume = plan_features(spec, available)
+    plans: list[tuple[list[Planned], str]] = [(base_plan, "")]
+    for tf in spec.timeframes:
+        assert isinstance(tf, TimeframeSpec)
+        items, skipped = plan_features(
+            spec, available, categories=tf.categories, indicators=tf.indicators,
+            prefix=f"{tf.timeframe}_",
+        )  # fmt: skip
+        no_volume += skipped
+        plans.append((items, tf.timeframe))
+    if no_volume:
+        message = (
+            f"no volume column: skipped {len(no_volume)} volume feature(s): {', '.join(no_volume)}"
+        )
+        warnings.warn(message, UserWarning, stacklevel=2)
+        logger.warning(message)
+
+    key = None
+    if cache is not None:
+        key = cache.key(bars, [p for items, _ in plans for p in items], spec, float32)
+        cached = cache.load(key)
+        if cached is not None:
+            logger.info("features loaded from cache %s", cache.path(key))
+            return cached
+
+    base_names = [c for items, _ in plans for p in items for c in p.columns]
+    base_names = [c for c in base_names if not _excluded(c, spec.exclude)]
+    lag_columns = _lag_columns(base_names, spec.lags)
+    norm_source = _normalise_columns(base_names + [n for n, _, _ in lag_columns], spec)
+    names = base_names + [n for n, _, _ in lag_columns]
+    if spec.normalise is not None and spec.normalise.mode == "append":
+        names += [f"{c}_z{spec.normalise.window}" for c in norm_source]
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise FeatureError(f"column {dup!r} would be produced twice: check the spec's indicators")
+
+    n = len(bars)
+    block = np.empty((n, len(names)), dtype=np.float32 if float32 else np.float64, order="F")
+    position = {name: i for i, name in enumerate(names)}
+    for items, timeframe in plans:
+        plan_bars = bars
+        if timeframe:
+            if bars.bar_delta is None:
+                raise DataError("ohlcv: need at least 2 bars to join a higher timeframe")
+            plan_bars, known_at = _htf_bars(bars, timeframe)
+            # a base row stamped t is known at t + bar; it may use a higher bar once closed
+            row_known = bars.index.asi8 + bars.bar_delta.value
+            source_row = np.searchsorted(known_at, row_known, side="right") - 1
+            unit = f"{timeframe} bars"
+        else:
+            source_row, unit = None, "bars"
+        too_short = _check_warmup(items, len(plan_bars), spec.on_short, unit)
+        for item in items:
+            if item.label in too_short:
+                arrays = [np.full(len(plan_bars), np.nan)] * len(item.feature.outputs)
+            else:
+                arrays = item.feature.run(plan_bars, item.params)
+            for column, array in zip(item.columns, arrays, strict=True):
+                j = position.get(column)
+                if j is None:
+                    continue  # excluded by a glob
+                if source_row is not None:
+                    array = np.where(source_row >= 0, array[np.maximum(source_row, 0)], np.nan)
+                block[:, j] = array
+
+    for name, source, lag in lag_columns:
+        j = position[source]
+        block[:lag, position[name]] = np.nan
+        block[lag:, position[name]] = block[: n - lag, j]
+    if spec.normalise is not None and norm_source:
+        cols = [position[c] for c in norm_source]
+        zscores = rolling_zscore(block[:, cols], spec.normalise.window)
+        if spec.normalise.mode == "append":
+            targets = [position[f"{c}_z{spec.normalise.window}"] for c in norm_source]
+        else:
+            targets = cols
+        block[:, targets] = zscores
+
+    frame = pd.DataFrame(block, index=bars.index.rename("timestamp"), columns=names, copy=False)
+    if cache is not None and key is not None:
+        cache.save(key, frame)
+    return frame
+
+
+def _lag_columns(names: list[str], lags: Mapping[str, list[int]]) -> list[tuple[str, str, int]]:
+    out = []
+    for pattern, values in lags.items():
+        matched = [c for c in names if fnmatch.fnmatchcase(c, pattern)]
+        if not matched:
+            raise FeatureError(f"lags: {pattern!r} matches no generated column")
+        out += [(f"{c}_lag{k}", c, k) for c in matched for k in values]
+    return out
+
+
+def _normalise_columns(names: list[str], spec: FeatureSpec) -> list[str]:
+    if spec.normalise is None:
+        return []
+    matched = [c for c in names if _excluded(c, spec.normalise.columns)]
+    if not matched:
+        raise FeatureError(f"normalise.columns {spec.normalise.columns} match no generated column")
+    return matched
+
+
+def rolling_zscore(values: np.ndarray, window: int) -> np.ndarray:
+    """(x - trailing mean) / trailing sample std over `window` rows, per column; 0 when flat."""
+    frame = pd.DataFrame(values)
+    rolling = frame.rolling(window)
+    mean = rolling.mean().to_numpy()
+    std = rolling.std().to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(std > 0, (values - mean) / std, 0.0)
+    z[np.isnan(std)] = np.nan
+    return z

@@ -1,0 +1,250 @@
+"""The feature registry: one record type, one decorator, one table of every feature.
+
+A feature is a pure function of past bars. Its record declares everything the rest of the
+library needs to use it without running it: the category, the inputs it reads, its
+parameters (every one of them appears in the column name), the default parameter grid
+used by the full set, the warm-up (bars before the first valid value) and its outputs.
+
+Our own features and a user's are registered the same way and get the same checks
+(output shape, warm-up, and the causality test that the suite runs over the whole
+registry; users can run it too with :func:`trademl.features.check_causality`).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from trademl.config.features import CATEGORIES
+from trademl.errors import TradeMLError
+
+__all__ = [
+    "INPUTS",
+    "Feature",
+    "FeatureError",
+    "feature",
+    "get_feature",
+    "registry",
+    "unregister",
+]
+
+# what a feature may read: candle columns, or data passed to generate_features(**data)
+INPUTS = ("open", "high", "low", "close", "volume", "trades", "book", "l2", "reference")
+
+_REGISTRY: dict[str, Feature] = {}
+_BUILTINS_LOADED = False
+
+
+class FeatureError(TradeMLError, ValueError):
+    """A feature cannot be computed on this input (too short, missing input, bad output)."""
+
+
+def format_param(value: Any) -> str:
+    """Column-name form of a parameter: ``2.0`` -> ``2``, ``0.02`` -> ``0.02``, ``"Mean"`` -> ``mean``."""
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).lower()
+
+
+@dataclass(frozen=True, eq=False)
+class Feature:
+    """One registered feature; ``compute(bars, **params)`` returns one array per output."""
+
+    name: str
+    category: str
+    inputs: tuple[str, ...]
+    compute: Callable[..., Any]
+    params: Mapping[str, Any] = field(default_factory=dict)
+    outputs: tuple[str, ...] = ("",)
+    # int, or a function of the parameters (most warm-ups grow with the period)
+    warmup: int | Callable[..., int] = 0
+    # parameter values the full default set uses (one column set per combination)
+    grid: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    description: str = ""
+    # for TA-Lib wrappers: (function name, kwargs builder, TA-Lib output index per output or None)
+    talib: tuple[str, Callable[..., dict], tuple[int | None, ...]] | None = None
+
+    def resolve(self, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Defaults updated with ``params``; unknown names are an error naming the feature."""
+        params = dict(params or {})
+        unknown = sorted(set(params) - set(self.params))
+        if unknown:
+            raise FeatureError(
+                f"feature {self.name!r} has no parameter {unknown[0]!r} "
+                f"(parameters: {', '.join(self.params) or 'none'})"
+            )
+        resolved = {**self.params, **params}
+        for key, default in self.params.items():
+            value = resolved[key]
+            if isinstance(default, int) and not isinstance(default, bool):
+                if not float(value).is_integer():
+                    raise FeatureError(
+                        f"feature {self.name!r}: parameter {key} must be an integer, got {value!r}"
+                    )
+                resolved[key] = int(value)
+        return resolved
+
+    def param_sets(self, overrides: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Every combination of the grid (or of the given values; a list means several)."""
+        if overrides:
+            grid = {
+                k: tuple(v) if isinstance(v, list | tuple) else (v,) for k, v in overrides.items()
+            }
+        else:
+            grid = {k: tuple(v) for k, v in self.grid.items()}
+        keys = list(grid)
+        combos = itertools.product(*(grid[k] for k in keys)) if keys else [()]
+        return [self.resolve(dict(zip(keys, combo, strict=True))) for combo in combos]
+
+    def stem(self, params: Mapping[str, Any]) -> str:
+        parts = [self.name, *(format_param(params[k]) for k in self.params)]
+        return "_".join(parts)
+
+    def columns(self, params: Mapping[str, Any]) -> list[str]:
+        stem = self.stem(params)
+        return [f"{stem}_{out}" if out else stem for out in self.outputs]
+
+    def warmup_bars(self, params: Mapping[str, Any]) -> int:
+        return int(self.warmup(**params) if callable(self.warmup) else self.warmup)
+
+    def run(self, bars: Any, params: Mapping[str, Any]) -> list[np.ndarray]:
+        """Compute and check the outputs: one float array per declared output, input length."""
+        result = self.compute(bars, **params)
+        arrays = list(result) if isinstance(result, tuple | list) else [result]
+        if len(arrays) != len(self.outputs):
+            raise FeatureError(
+                f"feature {self.name!r} returned {len(arrays)} outputs, "
+                f"declared {len(self.outputs)} ({', '.join(self.outputs)})"
+            )
+        checked = []
+        for out, array in zip(self.outputs, arrays, strict=True):
+            array = np.asarray(array, dtype=np.float64)
+            if array.shape != (len(bars),):
+                raise FeatureError(
+                    f"feature {self.name!r} output {out or 'value'!r} has shape {array.shape}, "
+                    f"expected ({len(bars)},): a feature returns one value per bar"
+                )
+            checked.append(array)
+        return checked
+
+
+def feature(
+    name: str,
+    *,
+    category: str,
+    inputs: Iterable[str] = ("close",),
+    params: Mapping[str, Any] | None = None,
+    outputs: Iterable[str] = ("",),
+    warmup: int | Callable[..., int] = 0,
+    grid: Mapping[str, Iterable[Any]] | None = None,
+    description: str = "",
+    replace: bool = False,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register ``fn(bars, **params)`` as a feature.
+
+    ``bars`` gives float64 arrays ``bars.open/high/low/close/volume`` and the extra data
+    (``bars.trades``, ``bars.book``, ``bars.l2``, ``bars.reference``). Return one array
+    (or a tuple, one per output) as long as the input, computed from bars <= t only::
+
+        @feature("range_ratio", category="volatility", inputs=("high", "low", "close"),
+                 params={"window": 20}, warmup=lambda window: window - 1)
+        def range_ratio(bars, window):
+            ...
+    """
+    params = dict(params or {})
+    inputs = tuple(inputs)
+    outputs = tuple(outputs)
+    if name != name.lower() or not name.replace("_", "").isalnum():
+        raise FeatureError(f"feature name must be lower-case letters, digits and _, got {name!r}")
+    if category not in CATEGORIES:
+        raise FeatureError(
+            f"feature {name!r}: category must be one of {', '.join(CATEGORIES)}, got {category!r}"
+        )
+    unknown = [i for i in inputs if i not in INPUTS]
+    if unknown:
+        raise FeatureError(
+            f"feature {name!r}: unknown input {unknown[0]!r} (inputs: {', '.join(INPUTS)})"
+        )
+    if not outputs or len(set(outputs)) != len(outputs):
+        raise FeatureError(f"feature {name!r}: outputs must be distinct, got {outputs}")
+    grid = {k: tuple(v) for k, v in (grid or {}).items()}
+    stray = sorted(set(grid) - set(params))
+    if stray:
+        raise FeatureError(f"feature {name!r}: grid names unknown parameter {stray[0]!r}")
+
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        _load_builtins()
+        if name in _REGISTRY and not replace:
+            raise FeatureError(
+                f"a feature named {name!r} is already registered (pass replace=True to override)"
+            )
+        _REGISTRY[name] = Feature(
+            name=name,
+            category=category,
+            inputs=inputs,
+            compute=fn,
+            params=params,
+            outputs=outputs,
+            warmup=warmup,
+            grid=grid,
+            description=description or (fn.__doc__ or "").strip().split("\n")[0],
+        )
+        return fn
+
+    return register
+
+
+def add(entry: Feature) -> Feature:
+    """Register a prebuilt record (used by the TA-Lib table, which builds records directly)."""
+    if entry.name in _REGISTRY:
+        raise FeatureError(f"a feature named {entry.name!r} is already registered")
+    _REGISTRY[entry.name] = entry
+    return entry
+
+
+def _load_builtins() -> None:
+    # the built-in modules import TA-Lib; loading them on first use keeps `import trademl` light
+    global _BUILTINS_LOADED
+    if _BUILTINS_LOADED:
+        return
+    _BUILTINS_LOADED = True
+    from trademl.features import (  # noqa: F401
+        garch,
+        microstructure,
+        momentum,
+        orderbook,
+        patterns,
+        statistical,
+        trend,
+        volatility,
+        volume,
+    )
+
+
+def registry() -> dict[str, Feature]:
+    """Every registered feature by name (a copy: register with :func:`feature`)."""
+    _load_builtins()
+    return dict(_REGISTRY)
+
+
+def get_feature(name: str) -> Feature:
+    _load_builtins()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        close = [n for n in _REGISTRY if n.startswith(name[:3])][:5]
+        hint = f" (similar: {', '.join(close)})" if close else ""
+        raise FeatureError(
+            f"no feature named {name!r}{hint}; see `trademl features list`"
+        ) from None
+
+
+def unregister(name: str) -> None:
+    """Remove a user feature (tests and notebooks re-registering a changed function)."""
+    _REGISTRY.pop(name, None)

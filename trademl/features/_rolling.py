@@ -1,0 +1,103 @@
+"""Trailing-window statistics without Python loops.
+
+Sums come from cumulative sums (prefix-stable: the value at t only depends on rows <= t,
+and a prefix of the input gives bit-identical results), windows from stride tricks.
+Everything returns NaN until the window is full.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+__all__ = [
+    "rolling_cov",
+    "rolling_mean",
+    "rolling_rank_pct",
+    "rolling_std",
+    "rolling_sum",
+    "shift",
+    "windows",
+]
+
+
+def shift(values: np.ndarray, periods: int) -> np.ndarray:
+    """``values[t - periods]`` at t (NaN before); ``periods`` must be >= 0 (no look-ahead)."""
+    if periods < 0:
+        raise ValueError(
+            f"shift: periods must be >= 0 (a negative shift looks ahead), got {periods=}"
+        )
+    out = np.full(len(values), np.nan)
+    if periods < len(values):
+        out[periods:] = values[: len(values) - periods]
+    return out
+
+
+def rolling_sum(values: np.ndarray, window: int) -> np.ndarray:
+    """Sum over the trailing ``window`` rows; NaN inputs make their windows NaN."""
+    n = len(values)
+    out = np.full(n, np.nan)
+    nan = np.isnan(values)
+    # leading NaNs (a warm-up upstream) are the common case: sum the clean tail directly
+    first = int(np.argmin(nan)) if nan.any() else 0
+    if nan[first:].any():
+        return _rolling_sum_gaps(values, window, nan)
+    tail = values[first:]
+    if window > len(tail):
+        return out
+    csum = np.empty(len(tail) + 1)
+    csum[0] = 0.0
+    np.cumsum(tail, out=csum[1:])
+    out[first + window - 1 :] = csum[window:] - csum[:-window]
+    return out
+
+
+def _rolling_sum_gaps(values: np.ndarray, window: int, nan: np.ndarray) -> np.ndarray:
+    n = len(values)
+    out = np.full(n, np.nan)
+    if window > n:
+        return out
+    csum = np.concatenate(([0.0], np.cumsum(np.where(nan, 0.0, values))))
+    out[window - 1 :] = csum[window:] - csum[:-window]
+    count = np.concatenate(([0], np.cumsum(nan)))
+    out[window - 1 :][(count[window:] - count[:-window]) > 0] = np.nan
+    return out
+
+
+def rolling_mean(values: np.ndarray, window: int) -> np.ndarray:
+    return rolling_sum(values, window) / window
+
+
+def rolling_cov(x: np.ndarray, y: np.ndarray, window: int, ddof: int = 1) -> np.ndarray:
+    """Sample covariance of x and y over the trailing window (for small-valued x, y: returns)."""
+    sx = rolling_sum(x, window)
+    sy = sx if y is x else rolling_sum(y, window)
+    sxy = rolling_sum(x * y, window)
+    return (sxy - sx * sy / window) / (window - ddof)
+
+
+def rolling_std(values: np.ndarray, window: int, ddof: int = 1) -> np.ndarray:
+    var = rolling_cov(values, values, window, ddof)
+    return np.sqrt(np.maximum(var, 0.0))
+
+
+def windows(values: np.ndarray, window: int) -> np.ndarray:
+    """View of shape (n - window + 1, window): row i holds values[i : i + window]."""
+    return sliding_window_view(values, window)
+
+
+def rolling_rank_pct(values: np.ndarray, window: int, chunk: int = 65_536) -> np.ndarray:
+    """Share of the trailing ``window`` values (the current one included) that are <= the
+    current value: 1.0 means the highest of the window. NaN if any value in it is NaN."""
+    n = len(values)
+    out = np.full(n, np.nan)
+    if window > n:
+        return out
+    view = windows(values, window)
+    # chunks bound the temporary (rows x window) comparison matrix on long series
+    for start in range(0, len(view), chunk):
+        block = view[start : start + chunk]
+        ranks = (block <= block[:, -1:]).sum(axis=1) / window
+        ranks[np.isnan(block).any(axis=1)] = np.nan
+        out[window - 1 + start : window - 1 + start + len(block)] = ranks
+    return out

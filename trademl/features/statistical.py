@@ -1,0 +1,132 @@
+"""Statistical features: log returns, rolling moments, z-scores, autocorrelation, Hurst
+exponent, sign entropy, regression slope, and correlation/beta to a reference symbol."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trademl.features._registry import feature
+from trademl.features._rolling import rolling_cov, rolling_std, rolling_sum, shift
+from trademl.features._talib import talib_feature
+
+HURST_LAGS = (1, 2, 4, 8, 16)
+
+
+@feature(
+    "logret",
+    category="statistical",
+    params={"lag": 1},
+    grid={"lag": (1, 2, 3, 5, 10, 20, 50)},
+    warmup=lambda lag: lag,
+)
+def logret(bars: Any, lag: int) -> np.ndarray:
+    """log(close_t / close_{t-lag})."""
+    log_close = bars.memo("log_close", lambda: np.log(bars.close))
+    return log_close - shift(log_close, lag)
+
+
+@feature("retmean", category="statistical", params={"window": 20}, grid={"window": (20, 100)},
+         warmup=lambda window: window)  # fmt: skip
+def retmean(bars: Any, window: int) -> np.ndarray:
+    """Mean 1-bar log return over the window."""
+    return rolling_sum(bars.logret(), window) / window
+
+
+@feature("retskew", category="statistical", params={"window": 50}, grid={"window": (20, 100)},
+         warmup=lambda window: window)  # fmt: skip
+def retskew(bars: Any, window: int) -> np.ndarray:
+    """Sample skewness (bias-corrected, as pandas) of 1-bar log returns."""
+    return pd.Series(bars.logret()).rolling(window).skew().to_numpy()
+
+
+@feature("retkurt", category="statistical", params={"window": 50}, grid={"window": (20, 100)},
+         warmup=lambda window: window)  # fmt: skip
+def retkurt(bars: Any, window: int) -> np.ndarray:
+    """Sample excess kurtosis (bias-corrected, as pandas) of 1-bar log returns."""
+    return pd.Series(bars.logret()).rolling(window).kurt().to_numpy()
+
+
+@feature("zscore", category="statistical", params={"window": 20}, grid={"window": (20, 50, 200)},
+         warmup=lambda window: window - 1)  # fmt: skip
+def zscore(bars: Any, window: int) -> np.ndarray:
+    """(close - rolling mean) / rolling sample std of the close."""
+    rolling = pd.Series(bars.close).rolling(window)
+    mean, std = rolling.mean().to_numpy(), rolling.std().to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(std > 0, (bars.close - mean) / std, 0.0)  # a flat window is at its mean
+    out[np.isnan(std)] = np.nan
+    return out
+
+
+@feature("autocorr", category="statistical", params={"window": 50, "lag": 1},
+         grid={"window": (50,), "lag": (1, 2, 5)},
+         warmup=lambda window, lag: window + lag)  # fmt: skip
+def autocorr(bars: Any, window: int, lag: int) -> np.ndarray:
+    """Correlation of r_t with r_{t-lag} over the last `window` pairs of 1-bar log returns."""
+    r = bars.logret()
+    lagged = shift(r, lag)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return rolling_cov(r, lagged, window) / (
+            rolling_std(r, window) * rolling_std(lagged, window)
+        )
+
+
+@feature("hurst", category="statistical", params={"window": 100}, grid={"window": (100, 250)},
+         warmup=lambda window: window + max(HURST_LAGS) - 1)  # fmt: skip
+def hurst(bars: Any, window: int) -> np.ndarray:
+    """Hurst exponent by the aggregated-variance method: the slope of log std(k-bar log
+    return) on log k, k = 1, 2, 4, 8, 16, the std of each taken over the last `window`
+    k-bar returns. 0.5 is a random walk, > 0.5 trending, < 0.5 mean-reverting."""
+    log_close = bars.memo("log_close", lambda: np.log(bars.close))
+    x = np.log(np.array(HURST_LAGS, dtype=float))
+    x_centred = x - x.mean()
+    slope = np.zeros(len(bars))
+    for weight, lag in zip(x_centred / (x_centred**2).sum(), HURST_LAGS, strict=True):
+        diff = log_close - shift(log_close, lag)
+        with np.errstate(divide="ignore"):
+            slope += weight * np.log(rolling_std(diff, window))
+    slope[~np.isfinite(slope)] = np.nan
+    return slope
+
+
+@feature("entropy", category="statistical", params={"window": 50}, grid={"window": (50,)},
+         warmup=lambda window: window)  # fmt: skip
+def entropy(bars: Any, window: int) -> np.ndarray:
+    """Shannon entropy (bits) of the signs of 1-bar returns (down / flat / up) over the
+    window: 1 bit is a coin flip, lower means one direction dominates."""
+    r = bars.logret()
+    valid = ~np.isnan(r)
+    total = np.zeros(len(bars))
+    for symbol in (-1.0, 0.0, 1.0):
+        count = rolling_sum((np.sign(r) == symbol).astype(float), window)
+        p = count / window
+        with np.errstate(divide="ignore", invalid="ignore"):
+            total -= np.where(p > 0, p * np.log2(p), 0.0)
+    total[rolling_sum(valid.astype(float), window) < window] = np.nan
+    return total
+
+
+talib_feature(
+    "linreg_slope",
+    "LINEARREG_SLOPE",
+    category="statistical",
+    params={"timeperiod": 20},
+)
+
+
+@feature("xcorr", category="statistical", inputs=("close", "reference"), params={"window": 50},
+         outputs=("corr", "beta"), warmup=lambda window: window)  # fmt: skip
+def cross_asset(bars: Any, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rolling correlation and beta of this symbol's 1-bar log returns to the reference's
+    (``generate_features(..., reference=other_close)`` on the same bar timestamps)."""
+    r = bars.logret()
+    ref = bars.reference
+    ref_r = np.full(len(ref), np.nan)
+    ref_r[1:] = np.log(ref[1:]) - np.log(ref[:-1])
+    cov = rolling_cov(r, ref_r, window)
+    ref_std = rolling_std(ref_r, window)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return cov / (rolling_std(r, window) * ref_std), cov / ref_std**2

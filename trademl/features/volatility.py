@@ -1,0 +1,177 @@
+"""Volatility: Bollinger, ATR/NATR (TA-Lib); Keltner, Donchian, return std, range-based
+estimators (Parkinson, Garman-Klass, Rogers-Satchell, Yang-Zhang), ratios and percentiles.
+
+Range estimators are per-bar volatilities (not annualised): the square root of the mean
+per-bar variance estimate over the trailing window.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import talib
+
+from trademl.features._registry import feature
+from trademl.features._rolling import rolling_mean, rolling_rank_pct, rolling_std, shift
+from trademl.features._talib import talib_feature
+
+HLC = ("high", "low", "close")
+OHLC = ("open", "high", "low", "close")
+
+
+def _bbands_derived(bars: Any, params: dict, raw: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+    upper, middle, lower = raw
+    width = upper - lower
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pctb = np.where(width > 0, (bars.close - lower) / width, 0.5)
+    pctb[np.isnan(width)] = np.nan
+    return pctb, width / middle
+
+
+talib_feature(
+    "bbands",
+    "BBANDS",
+    category="volatility",
+    params={"timeperiod": 20, "nbdev": 2.0},
+    outputs=("upper", "middle", "lower", "pctb", "width"),
+    talib_outputs=(0, 1, 2, None, None),
+    kwargs=lambda timeperiod, nbdev: {
+        "timeperiod": timeperiod,
+        "nbdevup": nbdev,
+        "nbdevdn": nbdev,
+        "matype": 0,
+    },
+    derived=_bbands_derived,
+)
+talib_feature("atr", "ATR", category="volatility", inputs=HLC, params={"timeperiod": 14})
+talib_feature("natr", "NATR", category="volatility", inputs=HLC, params={"timeperiod": 14})
+talib_feature("trange", "TRANGE", category="volatility", inputs=HLC)
+
+
+@feature(
+    "keltner",
+    category="volatility",
+    inputs=HLC,
+    params={"timeperiod": 20, "atr": 10, "mult": 2.0},
+    outputs=("upper", "middle", "lower", "pos"),
+    warmup=lambda timeperiod, atr, mult: max(timeperiod - 1, atr),
+)
+def keltner(bars: Any, timeperiod: int, atr: int, mult: float) -> tuple[np.ndarray, ...]:
+    """Keltner channel: EMA of close +- mult x ATR; pos = where the close sits (0 lower, 1 upper)."""
+    middle = talib.EMA(bars.close, timeperiod)
+    band = mult * talib.ATR(bars.high, bars.low, bars.close, atr)
+    upper, lower = middle + band, middle - band
+    return upper, middle, lower, (bars.close - lower) / (upper - lower)
+
+
+@feature(
+    "donchian",
+    category="volatility",
+    inputs=HLC,
+    params={"timeperiod": 20},
+    outputs=("upper", "lower", "middle", "pos"),
+    grid={"timeperiod": (20, 55)},
+    warmup=lambda timeperiod: timeperiod - 1,
+)
+def donchian(bars: Any, timeperiod: int) -> tuple[np.ndarray, ...]:
+    """Donchian channel: highest high and lowest low of the window (this bar included)."""
+    upper = talib.MAX(bars.high, timeperiod)
+    lower = talib.MIN(bars.low, timeperiod)
+    width = upper - lower
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pos = np.where(width > 0, (bars.close - lower) / width, 0.5)
+    pos[np.isnan(width)] = np.nan
+    return upper, lower, (upper + lower) / 2.0, pos
+
+
+@feature(
+    "retstd",
+    category="volatility",
+    params={"window": 20},
+    grid={"window": (10, 20, 50)},
+    warmup=lambda window: window,
+)
+def retstd(bars: Any, window: int) -> np.ndarray:
+    """Sample standard deviation of 1-bar log returns over the window."""
+    return rolling_std(bars.logret(), window)
+
+
+def _log_ranges(bars: Any) -> dict[str, np.ndarray]:
+    def make() -> dict[str, np.ndarray]:
+        log_o, log_h = np.log(bars.open), np.log(bars.high)
+        log_l, log_c = np.log(bars.low), np.log(bars.close)
+        return {"hl": log_h - log_l, "co": log_c - log_o, "ho": log_h - log_o,
+                "lo": log_l - log_o, "hc": log_h - log_c, "lc": log_l - log_c,
+                "oc_prev": log_o - shift(log_c, 1)}  # fmt: skip
+
+    return bars.memo("log_ranges", make)
+
+
+def _rs_variance(r: dict[str, np.ndarray]) -> np.ndarray:
+    return r["hc"] * r["ho"] + r["lc"] * r["lo"]
+
+
+@feature(
+    "parkinson", category="volatility", inputs=("high", "low"), params={"window": 20},
+    warmup=lambda window: window - 1,
+)  # fmt: skip
+def parkinson(bars: Any, window: int) -> np.ndarray:
+    """Parkinson (1980): sqrt(mean(ln(H/L)^2) / (4 ln 2))."""
+    hl = np.log(bars.high) - np.log(bars.low)
+    return np.sqrt(rolling_mean(hl * hl, window) / (4.0 * math.log(2.0)))
+
+
+@feature(
+    "garman_klass", category="volatility", inputs=OHLC, params={"window": 20},
+    warmup=lambda window: window - 1,
+)  # fmt: skip
+def garman_klass(bars: Any, window: int) -> np.ndarray:
+    """Garman-Klass (1980): mean(0.5 ln(H/L)^2 - (2 ln 2 - 1) ln(C/O)^2), square-rooted."""
+    r = _log_ranges(bars)
+    per_bar = 0.5 * r["hl"] ** 2 - (2.0 * math.log(2.0) - 1.0) * r["co"] ** 2
+    return np.sqrt(np.maximum(rolling_mean(per_bar, window), 0.0))
+
+
+@feature(
+    "rogers_satchell", category="volatility", inputs=OHLC, params={"window": 20},
+    warmup=lambda window: window - 1,
+)  # fmt: skip
+def rogers_satchell(bars: Any, window: int) -> np.ndarray:
+    """Rogers-Satchell (1991): mean(ln(H/C) ln(H/O) + ln(L/C) ln(L/O)), square-rooted."""
+    return np.sqrt(np.maximum(rolling_mean(_rs_variance(_log_ranges(bars)), window), 0.0))
+
+
+@feature(
+    "yang_zhang", category="volatility", inputs=OHLC, params={"window": 20},
+    warmup=lambda window: window,
+)  # fmt: skip
+def yang_zhang(bars: Any, window: int) -> np.ndarray:
+    """Yang-Zhang (2000): overnight (open vs previous close) + k x open-to-close +
+    (1 - k) x Rogers-Satchell variance, k = 0.34 / (1.34 + (n + 1) / (n - 1))."""
+    r = _log_ranges(bars)
+    k = 0.34 / (1.34 + (window + 1) / (window - 1))
+    overnight = rolling_std(r["oc_prev"], window) ** 2
+    open_close = rolling_std(r["co"], window) ** 2
+    variance = overnight + k * open_close + (1.0 - k) * rolling_mean(_rs_variance(r), window)
+    return np.sqrt(np.maximum(variance, 0.0))
+
+
+@feature(
+    "volratio", category="volatility", params={"short": 10, "long": 50},
+    warmup=lambda short, long: max(short, long),
+)  # fmt: skip
+def volratio(bars: Any, short: int, long: int) -> np.ndarray:
+    """Short-window over long-window return std: > 1 when volatility is expanding."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return rolling_std(bars.logret(), short) / rolling_std(bars.logret(), long)
+
+
+@feature(
+    "volpct", category="volatility", params={"window": 20, "lookback": 100},
+    warmup=lambda window, lookback: window + lookback - 1,
+)  # fmt: skip
+def volpct(bars: Any, window: int, lookback: int) -> np.ndarray:
+    """Percentile rank of the current return std among its last `lookback` values."""
+    return rolling_rank_pct(rolling_std(bars.logret(), window), lookback)
