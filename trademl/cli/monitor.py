@@ -1,9 +1,341 @@
-"""`trademl monitor` commands (filled in by the issue that owns this area)."""
+"""`trademl monitor` (check | drift | status) and `trademl alerts` (list | ack | resolve).
+
+The store is chosen by ``--db``, else ``$TRADEML_MONITOR_DB``, else ``monitoring.db_url``
+of ``--spec``, else ``trademl_monitor.db`` in the working directory. Library imports
+happen inside the commands so ``trademl --help`` stays instant.
+"""
 
 from __future__ import annotations
 
+import getpass
+import json
+import os
+from pathlib import Path
+
 import typer
+
+from trademl.cli._console import console
+
+monitor_app = typer.Typer(
+    help="Check live models: performance, drift, health.", no_args_is_help=True
+)
+alerts_app = typer.Typer(
+    help="List, acknowledge and resolve monitoring alerts.", no_args_is_help=True
+)
+
+DB_OPTION = typer.Option(None, "--db", help="Store URL or SQLite path [env TRADEML_MONITOR_DB].")
+SPEC_OPTION = typer.Option(None, "--spec", help="Experiment spec YAML (its monitoring: section).")
+_STATUS_STYLE = {"healthy": "green", "degraded": "yellow", "failing": "bold red"}
+_SEVERITY_STYLE = {"info": "cyan", "warning": "yellow", "critical": "bold red"}
+
+
+def _spec(spec_path: Path | None):
+    from trademl.config import load_spec
+    from trademl.config.monitoring import MonitoringSpec
+
+    return load_spec(spec_path).monitoring if spec_path else MonitoringSpec()
+
+
+def _store(db: str | None, spec):
+    from trademl.monitoring.store import open_store
+
+    return open_store(db or os.environ.get("TRADEML_MONITOR_DB") or spec.db_url)
+
+
+def _read_table(path: Path):
+    import pandas as pd
+
+    from trademl.errors import DataError
+
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    name = path.name.lower()
+    try:
+        if name.endswith(".parquet"):
+            frame = pd.read_parquet(path)
+        elif name.endswith((".csv", ".csv.gz", ".txt")):
+            frame = pd.read_csv(path)
+        else:
+            raise DataError(f"{path}: expected .csv, .csv.gz or .parquet")
+    except (ValueError, OSError) as exc:
+        raise DataError(f"{path}: cannot read ({exc})") from None
+    for column in ("timestamp", "date", "time"):
+        if column in frame.columns:
+            frame = frame.drop(columns=column)
+    return frame
+
+
+def _fmt(value, digits: int = 4) -> str:
+    if value is None:
+        return "-"
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if number != number:
+        return "-"
+    return f"{number:.{digits}g}"
+
+
+def drift_table(report, *, limit: int | None = None):
+    from rich.table import Table
+
+    table = Table(title="Per-feature drift (KS / PSI / Wasserstein; chi-square for categories)")
+    for column in (
+        "feature",
+        "kind",
+        "n_cur",
+        "ks",
+        "psi",
+        "wasserstein/std",
+        "p",
+        "q (BH)",
+        "drift",
+    ):
+        table.add_column(column, justify="left" if column in ("feature", "kind") else "right")
+    rows = report.table.sort_values(["drifted", "psi"], ascending=False)
+    for name, row in list(rows.iterrows())[:limit]:
+        table.add_row(
+            str(name),
+            str(row["kind"]),
+            _fmt(row["n_cur"], 8),
+            _fmt(row["ks"], 3),
+            _fmt(row["psi"], 3),
+            _fmt(row["wasserstein_std"], 3),
+            _fmt(row["pvalue"], 3),
+            _fmt(row["qvalue"], 3),
+            "[bold red]yes[/]" if row["drifted"] else "no",
+        )
+    return table
+
+
+def _drift_summary(report) -> str:
+    verdict = "[bold red]DRIFT[/]" if report.drift_detected else "[green]no drift beyond chance[/]"
+    return (
+        f"{verdict}: {report.n_drifted}/{report.n_features} features drifted after "
+        f"Benjamini-Hochberg (alpha={report.alpha:g}); {report.n_raw_significant} raw "
+        f"p<alpha vs {report.alpha * report.n_features:.1f} expected by chance "
+        f"(binomial p={report.share_pvalue:.2g})"
+    )
+
+
+def check(
+    model: str = typer.Option(..., "--model", "-m", help="Model name as logged in the store."),
+    since: str = typer.Option("24h", "--since", help="Window to check, e.g. 30m, 24h, 7d."),
+    version: str = typer.Option(None, "--version", help="Model version (default: latest)."),
+    rules: Path = typer.Option(None, "--rules", help="Alert rules YAML (default: shipped rules)."),
+    db: str = DB_OPTION,
+    spec_path: Path = SPEC_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Run performance, drift, concept-drift and anomaly checks and raise alerts per the rules."""
+    from rich.panel import Panel
+    from rich.table import Table
+
+    from trademl.monitoring.check import build_engine, run_check
+
+    spec = _spec(spec_path)
+    store = _store(db, spec)
+    engine = build_engine(store, spec, rules_path=str(rules) if rules else None)
+    result = run_check(store, model, since=since, version=version, spec=spec, engine=engine)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), default=str, indent=2))
+        return
+    style = _STATUS_STYLE[result.status]
+    lines = [
+        f"[{style}]{result.status.upper()}[/]  model {result.model} v{result.version}",
+        f"window {result.window_start:%Y-%m-%d %H:%M} -> {result.checked_at:%Y-%m-%d %H:%M} UTC: "
+        f"{result.n_predictions} predictions, {result.n_outcomes} with outcomes",
+        *[f"- {reason}" for reason in result.reasons],
+    ]
+    console.print(Panel("\n".join(lines), title="trademl monitor check"))
+    if result.metrics:
+        table = Table(title="Performance (window) vs validation baseline")
+        for column in ("metric", "live", "baseline", "drop"):
+            table.add_column(column, justify="left" if column == "metric" else "right")
+        for name, value in result.metrics.items():
+            if name == "n":
+                continue
+            drop = result.facts.get(f"performance.{name}.drop_vs_baseline")
+            table.add_row(name, _fmt(value), _fmt(result.baseline.get(name)), _fmt(drop, 3))
+        console.print(table)
+    for title, report in (
+        ("features", result.drift),
+        ("predictions", result.prediction_drift),
+        ("labels", result.label_drift),
+    ):
+        if report is not None:
+            console.print(f"[bold]{title}[/]: {_drift_summary(report)}")
+    if result.drift is not None and result.drift.n_drifted:
+        console.print(drift_table(result.drift, limit=15))
+    for point in result.change_points:
+        console.print(
+            f"concept drift ({point.detector}): error rate {point.mean_before:.3f} -> "
+            f"{point.mean_after:.3f}, change began ~{point.estimated_start:%Y-%m-%d %H:%M}, "
+            f"detected {point.detected_at:%Y-%m-%d %H:%M}"
+        )
+    if result.anomaly:
+        a = result.anomaly
+        console.print(
+            f"prediction anomalies: {a['n_anomalous']}/{a['n']} ({a['share']:.1%}; reference "
+            f"{a['expected_share']:.1%}, p={a['share_pvalue']:.2g})"
+        )
+    for action in result.alerts:
+        sev = _SEVERITY_STYLE.get(action["severity"], "white")
+        sent = ", ".join(f"{k}: {v}" for k, v in action["delivered"].items())
+        console.print(
+            f"alert #{action['alert_id']} [{sev}]{action['severity']}[/] {action['rule']}: "
+            f"{action['action']}" + (f" ({sent})" if sent else ""),
+            highlight=False,
+        )
+
+
+def drift(
+    reference: Path = typer.Argument(..., help="Reference data (.csv, .csv.gz, .parquet)."),
+    current: Path = typer.Argument(..., help="Current data with the same columns."),
+    alpha: float = typer.Option(0.01, "--alpha", help="Significance level (after BH)."),
+    bins: int = typer.Option(10, "--bins", help="PSI bins (reference quantiles)."),
+    categorical: list[str] = typer.Option(
+        None, "--categorical", help="Treat column as categorical."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Compare two data files feature by feature (KS, PSI, Wasserstein, chi-square)."""
+    from trademl.monitoring.drift import detect_drift
+
+    ref, cur = _read_table(reference), _read_table(current)
+    report = detect_drift(ref, cur, alpha=alpha, psi_bins=bins, categorical=categorical or None)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), default=str, indent=2))
+        return
+    console.print(drift_table(report))
+    console.print(_drift_summary(report))
+
+
+def status(db: str = DB_OPTION, spec_path: Path = SPEC_OPTION) -> None:
+    """Health of every monitored model (from the latest check) and its open alerts."""
+    from rich.table import Table
+
+    spec = _spec(spec_path)
+    store = _store(db, spec)
+    health = store.health()
+    open_alerts = store.alerts(state="open")
+    table = Table(title=f"Monitored models ({store.url})")
+    for column in (
+        "model",
+        "version",
+        "status",
+        "checked",
+        "last prediction",
+        "open alerts",
+        "reasons",
+    ):
+        table.add_column(column)
+    known = {m for m, _ in store.models()}
+    rows = {r["model"]: r for r in health.to_dict(orient="records")}
+    for model in sorted(known | set(rows)):
+        row = rows.get(model)
+        last = store.last_prediction_time(model)
+        count = int((open_alerts["model"] == model).sum()) if len(open_alerts) else 0
+        state = row["status"] if row else "unchecked"
+        table.add_row(
+            model,
+            row["version"] if row else "-",
+            f"[{_STATUS_STYLE.get(state, 'white')}]{state}[/]",
+            f"{row['checked_at']:%Y-%m-%d %H:%M}" if row else "-",
+            f"{last:%Y-%m-%d %H:%M}" if last is not None else "-",
+            str(count),
+            "; ".join(row["reasons"])[:120] if row else "",
+        )
+    console.print(table)
+    if not known and not rows:
+        console.print("no monitored models yet: log predictions with MonitorStore.log_predictions")
+
+
+def list_alerts(
+    state: str = typer.Option("open", "--state", help="open, acknowledged, resolved or all."),
+    model: str = typer.Option(None, "--model", "-m", help="Only this model."),
+    db: str = DB_OPTION,
+    spec_path: Path = SPEC_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """List alerts (default: the open ones)."""
+    from rich.table import Table
+
+    from trademl.monitoring._time import from_ns
+
+    store = _store(db, _spec(spec_path))
+    frame = store.alerts(state=None if state == "all" else state, model=model)
+    if as_json:
+        typer.echo(frame.to_json(orient="records"))
+        return
+    table = Table(title=f"Alerts ({state})")
+    for column in (
+        "id",
+        "severity",
+        "state",
+        "model",
+        "rule",
+        "count",
+        "first seen",
+        "by",
+        "message",
+    ):
+        table.add_column(column)
+    for row in frame.to_dict(orient="records"):
+        who = row["resolved_by"] or row["acked_by"] or ""
+        table.add_row(
+            str(row["id"]),
+            f"[{_SEVERITY_STYLE.get(row['severity'], 'white')}]{row['severity']}[/]",
+            row["state"],
+            row["model"],
+            row["rule"],
+            str(row["count"]),
+            f"{from_ns(int(row['first_ns'])):%Y-%m-%d %H:%M}",
+            str(who if who == who else ""),
+            row["message"][:80],
+        )
+    console.print(table)
+
+
+def _set_state(alert_id: int, state: str, by: str | None, note: str | None, db, spec_path):
+    store = _store(db, _spec(spec_path))
+    alert = store.set_alert_state(alert_id, state, actor=by or getpass.getuser(), detail=note)
+    who = alert["acked_by"] if state == "acknowledged" else alert["resolved_by"]
+    console.print(f"alert #{alert_id} ({alert['rule']}, {alert['model']}) {state} by {who}")
+
+
+def ack(
+    alert_id: int = typer.Argument(..., help="Alert id (see `trademl alerts list`)."),
+    by: str = typer.Option(None, "--by", help="Who acknowledges (default: current user)."),
+    note: str = typer.Option(None, "--note", help="A note kept in the alert history."),
+    db: str = DB_OPTION,
+    spec_path: Path = SPEC_OPTION,
+) -> None:
+    """Acknowledge an alert: it stays open but is no longer escalated."""
+    _set_state(alert_id, "acknowledged", by, note, db, spec_path)
+
+
+def resolve(
+    alert_id: int = typer.Argument(..., help="Alert id (see `trademl alerts list`)."),
+    by: str = typer.Option(None, "--by", help="Who resolves (default: current user)."),
+    note: str = typer.Option(None, "--note", help="A note kept in the alert history."),
+    db: str = DB_OPTION,
+    spec_path: Path = SPEC_OPTION,
+) -> None:
+    """Resolve an alert (the rule's cooldown starts now)."""
+    _set_state(alert_id, "resolved", by, note, db, spec_path)
+
+
+monitor_app.command("check")(check)
+monitor_app.command("drift")(drift)
+monitor_app.command("status")(status)
+alerts_app.command("list")(list_alerts)
+alerts_app.command("ack")(ack)
+alerts_app.command("resolve")(resolve)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands and groups to the root app."""
+    """Add the `monitor` and `alerts` groups to the root app."""
+    app.add_typer(monitor_app, name="monitor")
+    app.add_typer(alerts_app, name="alerts")
