@@ -218,7 +218,9 @@ def fetch(
     except ccxt.BadSymbol as exc:
         raise fail(f"{exchange} has no market {symbol!r}: {exc}", code=2) from None
     except ccxt.NetworkError as exc:
-        raise fail(f"could not reach {exchange} ({type(exc).__name__}): {exc}", code=1) from None
+        cause = exc.__cause__ or exc.__context__
+        why = f" ({type(cause).__name__})" if cause is not None else ""
+        raise fail(f"could not reach {exchange}{why}: {exc}", code=1) from None
     except ccxt.BaseError as exc:
         raise fail(
             f"{exchange} refused the request ({type(exc).__name__}): {exc}", code=1

@@ -27,42 +27,35 @@ def demo(
 
     names = sample or available_samples()
     table = Table(title="bundled samples: load -> validate", title_justify="left")
-    for column in (
-        "sample",
-        "rows",
-        "first bar",
-        "last bar",
-        "tf",
-        "gaps",
-        "missing",
-        "zero vol",
-        "close",
-        "change",
-        "checks",
-    ):
-        table.add_column(column, justify="left" if column in ("sample", "checks") else "right")
+    table.add_column("")
+    abouts = {}
     for name in names:
         sample_path(name)  # unknown names fail before any work, listing the valid ones
-        frame = load_sample(name)
-        about = describe_ohlcv(frame)
+        abouts[name] = describe_ohlcv(load_sample(name))
+        table.add_column(name, justify="right")
+    rows: dict[str, list[str]] = {
+        k: []
+        for k in ("rows", "first bar (UTC)", "last bar (UTC)", "timeframe", "gaps (missing bars)",
+                  "zero-volume bars", "first -> last close", "checks")
+    }  # fmt: skip
+    for about in abouts.values():
         others = [p["kind"] for p in about["problems"] if p["kind"] != "gaps"]
         checks = "[green]ok[/]" if not others else "[red]" + ", ".join(others) + "[/]"
         if about["gap_count"]:
-            checks += " [yellow](gaps are real exchange outages)[/]"
+            checks += " [yellow](gaps = real outages)[/]"
         change = about["last_close"] / about["first_close"] - 1.0
-        table.add_row(
-            name,
-            f"{about['rows']:,}",
-            about["start"].strftime("%Y-%m-%d %H:%M"),
-            about["end"].strftime("%Y-%m-%d %H:%M"),
-            about["timeframe"],
-            str(about["gap_count"]),
-            str(about["missing_bars"]),
-            str(about["zero_volume_bars"]),
-            f"{about['last_close']:,.2f}",
-            f"{change:+.1%}",
-            checks,
+        rows["rows"].append(f"{about['rows']:,}")
+        rows["first bar (UTC)"].append(f"{about['start']:%Y-%m-%d %H:%M}")
+        rows["last bar (UTC)"].append(f"{about['end']:%Y-%m-%d %H:%M}")
+        rows["timeframe"].append(about["timeframe"])
+        rows["gaps (missing bars)"].append(f"{about['gap_count']} ({about['missing_bars']})")
+        rows["zero-volume bars"].append(str(about["zero_volume_bars"]))
+        rows["first -> last close"].append(
+            f"{about['first_close']:,.2f} -> {about['last_close']:,.2f} ({change:+.1%})"
         )
+        rows["checks"].append(checks)
+    for label, cells in rows.items():
+        table.add_row(label, *cells)
     console.print(table)
     console.print(
         "Next: [bold]trademl data info FILE[/], [bold]trademl data validate FILE --repair OUT[/]",

@@ -93,7 +93,23 @@ def _read_csv(path: Path) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty (no header, no rows)") from None
     except (UnicodeDecodeError, pd.errors.ParserError, EOFError, OSError) as exc:
-        raise DataError(f"{path}: not a readable CSV file ({type(exc).__name__}: {exc})") from None
+        raise DataError(
+            f"{path}: not a readable CSV file{_binary_hint(path)} "
+            f"({type(exc).__name__}: {' '.join(str(exc).split())})"
+        ) from None
+
+
+_MAGIC = {b"PAR1": "a Parquet file", b"\x1f\x8b": "gzip-compressed", b"PK\x03\x04": "a zip archive"}
+
+
+def _binary_hint(path: Path) -> str:
+    """Name what a mis-named binary file really is, from its first bytes."""
+    with open(path, "rb") as handle:
+        head = handle.read(512)
+    for magic, what in _MAGIC.items():
+        if head.startswith(magic):
+            return f"; it is {what}, not text (check the file extension)"
+    return "; it holds binary data, not text" if b"\x00" in head else ""
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
