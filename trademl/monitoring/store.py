@@ -41,9 +41,9 @@ _MIGRATIONS = Path(__file__).with_name("migrations")
 ALERT_STATES = ("open", "acknowledged", "resolved")
 
 
-def resolve_db_url(url: str | None = None) -> str:
+def resolve_db_url(url: str | Path | None = None) -> str:
     """The store URL: ``url``, else ``$TRADEML_MONITOR_DB``, else a SQLite file in the cwd."""
-    chosen = url or os.environ.get(ENV_VAR)
+    chosen = str(url) if url else os.environ.get(ENV_VAR)
     if not chosen:
         return f"sqlite:///{Path.cwd() / DEFAULT_DB_FILE}"
     if "://" not in chosen:  # a bare path means a SQLite file
@@ -103,7 +103,7 @@ def _file_lock(url: sa.URL) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def open_store(url: str | None = None, *, migrate: bool = True) -> MonitorStore:
+def open_store(url: str | Path | None = None, *, migrate: bool = True) -> MonitorStore:
     """Open (and create or upgrade) the monitoring store at ``url``; see ``resolve_db_url``."""
     resolved = resolve_db_url(url)
     try:
