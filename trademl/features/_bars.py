@@ -78,7 +78,7 @@ def infer_bar_delta(index: pd.DatetimeIndex) -> pd.Timedelta:
     """The bar length: the most common step (gaps are real outages and must not skew it)."""
     if len(index) < 2:
         raise DataError("cannot infer the bar length from fewer than 2 timestamps")
-    steps = np.diff(index.asi8)
+    steps = np.diff(index.as_unit("ns").asi8)
     values, counts = np.unique(steps, return_counts=True)
     return pd.Timedelta(int(values[np.argmax(counts)]), unit="ns")
 
@@ -144,22 +144,24 @@ def bars_from_frame(
 
 
 def resample_bars(bars: Bars, rule: str) -> tuple[Bars, np.ndarray]:
-    """OHLCV on a higher timeframe, bins anchored at the Unix epoch (00:00 UTC for days).
+    """OHLCV on a higher timeframe, on the exchange grid of ``trademl.data.resample``
+    (epoch-anchored, weeks from Monday), and per higher bar the time it closes.
 
-    Returns the resampled bars and, per higher bar, the time it becomes known (its close).
-    The aggregation is done here with numpy reduceat (first/max/min/last/sum) because it is
-    several times faster than a pandas groupby and this runs inside every feature call.
+    Same bars as ``resample_ohlcv(..., incomplete="keep")``; done here with numpy
+    ``reduceat`` because it runs inside every feature call and is several times faster
+    than a pandas resample. A trailing bar still forming is returned but never joined
+    back: no base row is known late enough to see it.
     """
-    try:
-        step = pd.Timedelta(rule)
-    except ValueError:
-        raise DataError(f"timeframe {rule!r} is not a duration like '4h' or '1d'") from None
+    from trademl.data.timeframe import grid_origin, timeframe_to_timedelta
+
+    step = timeframe_to_timedelta(rule)
     if bars.bar_delta is not None and step <= bars.bar_delta:
         raise DataError(
             f"timeframe {rule!r} must be longer than the input's bar length {bars.bar_delta}"
         )
+    origin = grid_origin(rule).value
     stamps = bars.index.asi8
-    bins = stamps // step.value
+    bins = (stamps - origin) // step.value
     starts = np.flatnonzero(np.r_[True, bins[1:] != bins[:-1]])
     ends = np.r_[starts[1:], len(stamps)] - 1
     columns = {
@@ -170,6 +172,9 @@ def resample_bars(bars: Bars, rule: str) -> tuple[Bars, np.ndarray]:
     }
     if bars.has("volume"):
         columns["volume"] = np.add.reduceat(bars.volume, starts)
-    index = pd.DatetimeIndex(bins[starts] * step.value, tz="UTC")
-    known_at = bins[starts] * step.value + step.value
-    return Bars(index, columns, extra=bars.extra, bar_delta=step), known_at
+    opens = origin + bins[starts] * step.value
+    extra = dict(bars.extra)
+    if "reference" in extra:
+        extra["reference"] = extra["reference"][ends]
+    index = pd.DatetimeIndex(opens, tz="UTC")
+    return Bars(index, columns, extra=extra, bar_delta=step), opens + step.value

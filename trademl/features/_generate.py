@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from trademl.config.features import FeatureSpec, IndicatorSpec, TimeframeSpec
 from trademl.errors import DataError, SpecError
-from trademl.features._bars import Bars, bars_from_frame, resample_bars
+from trademl.features._bars import bars_from_frame, resample_bars
 from trademl.features._cache import FeatureCache
 from trademl.features._registry import Feature, FeatureError, get_feature, registry
 
@@ -182,15 +182,6 @@ def _check_warmup(items: list[Planned], n_bars: int, on_short: str, unit: str) -
     return {label for label, _ in short}
 
 
-def _htf_bars(bars: Bars, rule: str) -> tuple[Bars, np.ndarray]:
-    htf, known_at = resample_bars(bars, rule)
-    if "reference" in bars.extra:
-        stamps = bars.index.asi8 // pd.Timedelta(rule).value
-        ends = np.r_[np.flatnonzero(stamps[1:] != stamps[:-1]), len(stamps) - 1]
-        htf.extra = {**bars.extra, "reference": bars.extra["reference"][ends]}
-    return htf, known_at
-
-
 def generate_features(
     ohlcv: pd.DataFrame,
     spec: FeatureSpec | Mapping[str, Any] | str | Path | None = None,
@@ -253,12 +244,13 @@ def generate_features(
     n = len(bars)
     block = np.empty((n, len(names)), dtype=np.float32 if float32 else np.float64, order="F")
     position = {name: i for i, name in enumerate(names)}
+    blanked: list[str] = []
     for items, timeframe in plans:
         plan_bars = bars
         if timeframe:
             if bars.bar_delta is None:
                 raise DataError("ohlcv: need at least 2 bars to join a higher timeframe")
-            plan_bars, known_at = _htf_bars(bars, timeframe)
+            plan_bars, known_at = resample_bars(bars, timeframe)
             # a base row stamped t is known at t + bar; it may use a higher bar once closed
             row_known = bars.index.asi8 + bars.bar_delta.value
             source_row = np.searchsorted(known_at, row_known, side="right") - 1
@@ -269,6 +261,7 @@ def generate_features(
         for item in items:
             if item.label in too_short:
                 arrays = [np.full(len(plan_bars), np.nan)] * len(item.feature.outputs)
+                blanked += item.columns
             else:
                 arrays = item.feature.run(plan_bars, item.params)
             for column, array in zip(item.columns, arrays, strict=True):
@@ -293,6 +286,8 @@ def generate_features(
         block[:, targets] = zscores
 
     frame = pd.DataFrame(block, index=bars.index.rename("timestamp"), columns=names, copy=False)
+    # with on_short="nan": the columns left all-NaN because the series is too short for them
+    frame.attrs["too_short"] = blanked
     if cache is not None and key is not None:
         cache.save(key, frame)
     return frame

@@ -105,7 +105,7 @@ def entropy(bars: Any, window: int) -> np.ndarray:
         p = count / window
         with np.errstate(divide="ignore", invalid="ignore"):
             total -= np.where(p > 0, p * np.log2(p), 0.0)
-    total[rolling_sum(valid.astype(float), window) < window] = np.nan
+    total[~(rolling_sum(valid.astype(float), window) >= window)] = np.nan
     return total
 
 
