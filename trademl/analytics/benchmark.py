@@ -6,8 +6,11 @@ dropped. Conventions:
   mean per-period residual compounded over a year, ``(1 + mean(r - beta*b)) ** ppy - 1``.
 - ``information_ratio`` is ANNUALISED (times sqrt(periods per year)); quantstats
   ``information_ratio`` and empyrical ``excess_sharpe`` report it per period.
-- ``up_capture``/``down_capture`` follow empyrical: the ratio of the annualised returns
-  of strategy and benchmark over the periods where the benchmark rose / fell.
+- ``up_capture``/``down_capture`` are Morningstar's: the ratio of the GEOMETRIC MEAN
+  per-period returns of strategy and benchmark over the periods where the benchmark
+  rose / fell. empyrical annualises both means with ``periods_per_year / n_selected``
+  first; on hourly bars that turns the benchmark's up-period mean into astronomically
+  large numbers (BTC 1h: 4e7) and the ratio into noise, so we do not.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ import numpy as np
 from trademl.analytics._input import aligned, as_returns
 from trademl.analytics.periods import resolve_periods_per_year
 from trademl.analytics.ratios import per_period_rate
-from trademl.analytics.returns import _cagr
 
 __all__ = ["alpha_beta", "correlation", "down_capture", "information_ratio", "up_capture"]
 
@@ -45,14 +47,19 @@ def _information_ratio(r: np.ndarray, b: np.ndarray, ppy: float) -> float:
     return float(active.mean() / np.std(active, ddof=1) * np.sqrt(ppy))
 
 
-def _capture(r: np.ndarray, b: np.ndarray, ppy: float, up: bool) -> float:
+def _geometric_mean(values: np.ndarray) -> float:
+    growth = float(np.prod(1.0 + values))
+    return growth ** (1.0 / len(values)) - 1.0 if growth > 0 else -1.0
+
+
+def _capture(r: np.ndarray, b: np.ndarray, up: bool) -> float:
     mask = b > 0 if up else b < 0
     if not mask.any():
         return NAN
-    bench = _cagr(b[mask], ppy)
+    bench = _geometric_mean(b[mask])
     if bench == 0:
         return NAN
-    return _cagr(r[mask], ppy) / bench
+    return _geometric_mean(r[mask]) / bench
 
 
 def _correlation(r: np.ndarray, b: np.ndarray) -> float:
@@ -79,20 +86,16 @@ def information_ratio(returns, benchmark, periods_per_year: float | None = None)
     return _information_ratio(r, b, ppy)
 
 
-def up_capture(returns, benchmark, periods_per_year: float | None = None) -> float:
-    """Annualised strategy return over annualised benchmark return, benchmark-up periods."""
-    series = as_returns(returns)
-    ppy = resolve_periods_per_year(series, periods_per_year)
-    r, b = aligned(series, as_returns(benchmark, "benchmark"))
-    return _capture(r, b, ppy, up=True)
+def up_capture(returns, benchmark) -> float:
+    """Geometric-mean strategy return over that of the benchmark, benchmark-up periods."""
+    r, b = aligned(as_returns(returns), as_returns(benchmark, "benchmark"))
+    return _capture(r, b, up=True)
 
 
-def down_capture(returns, benchmark, periods_per_year: float | None = None) -> float:
+def down_capture(returns, benchmark) -> float:
     """Same as :func:`up_capture` over the periods where the benchmark fell."""
-    series = as_returns(returns)
-    ppy = resolve_periods_per_year(series, periods_per_year)
-    r, b = aligned(series, as_returns(benchmark, "benchmark"))
-    return _capture(r, b, ppy, up=False)
+    r, b = aligned(as_returns(returns), as_returns(benchmark, "benchmark"))
+    return _capture(r, b, up=False)
 
 
 def correlation(returns, benchmark) -> float:

@@ -6,7 +6,7 @@ Two resamplers, both vectorised over paths and seeded:
 - :func:`block_bootstrap`: the stationary block bootstrap of Politis & Romano (1994):
   blocks of returns with geometric lengths (mean ``block_length``) keep the serial
   dependence (volatility clustering) that an i.i.d. draw would destroy. The default mean
-  block length is Politis & White's automatic choice (``arch.bootstrap``).
+  block length is Politis & White's automatic choice (the algorithm of ``arch.bootstrap``).
 
 Memory: paths are simulated in chunks of ``chunk_size`` (float64, exact), so 10,000 paths
 of 8,760 steps never hold the 87.6M values (700 MB) at once; only the per-path results
@@ -175,11 +175,12 @@ def trade_bootstrap(
 
 def optimal_block_length(values: np.ndarray) -> float:
     """Politis & White (2004) mean block length for the stationary bootstrap (>= 1)."""
-    from arch.bootstrap import optimal_block_length as politis_white
+    from trademl.analytics._block_length import stationary_block_length
 
     if len(values) < 10 or values.max() == values.min():
         return 1.0
-    length = float(politis_white(values)["stationary"].iloc[0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        length = stationary_block_length(values)
     return max(1.0, length) if np.isfinite(length) else 1.0
 
 

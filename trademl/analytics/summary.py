@@ -96,8 +96,8 @@ def performance_summary(
                 "alpha": alpha_value,
                 "beta": beta,
                 "information_ratio": _information_ratio(bench, bvalues, ppy),
-                "up_capture": _capture(bench, bvalues, ppy, up=True),
-                "down_capture": _capture(bench, bvalues, ppy, up=False),
+                "up_capture": _capture(bench, bvalues, up=True),
+                "down_capture": _capture(bench, bvalues, up=False),
                 "correlation": _correlation(bench, bvalues),
             }
         )
