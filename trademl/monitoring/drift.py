@@ -232,7 +232,7 @@ def _categorical_row(spec: dict, current: pd.Series) -> dict:
 
 _COLUMNS = [
     "kind", "n_ref", "n_cur", "ks", "psi", "wasserstein", "wasserstein_std",
-    "wasserstein_bound", "chi2", "pvalue", "qvalue", "drifted", "mean_ref", "mean_cur",
+    "wasserstein_bound", "chi2", "chi2_pvalue", "pvalue", "qvalue", "drifted", "mean_ref", "mean_cur",
 ]  # fmt: skip
 
 
@@ -282,11 +282,7 @@ def compare_to_profile(
         table["n_ref"].to_numpy(dtype=float),
         table["n_cur"].to_numpy(dtype=float),
     )
-    chi_p = (
-        table["chi2_pvalue"].to_numpy(dtype=float)
-        if "chi2_pvalue" in table
-        else np.full(len(table), np.nan)
-    )
+    chi_p = table["chi2_pvalue"].to_numpy(dtype=float)
     table["pvalue"] = np.where(numeric, ks_p, chi_p)
     table["qvalue"] = benjamini_hochberg(table["pvalue"].to_numpy())
     table["drifted"] = (table["qvalue"] < alpha).to_numpy()
