@@ -23,6 +23,7 @@ from trademl.analytics.drawdowns import (
     max_drawdown,
     time_under_water,
 )
+from trademl.analytics.io import read_regimes, read_returns, read_trades
 from trademl.analytics.kelly import kelly_fraction
 from trademl.analytics.montecarlo import MonteCarloResult, block_bootstrap, trade_bootstrap
 from trademl.analytics.periods import periods_per_year
@@ -74,6 +75,9 @@ __all__ = [
     "performance_by_regime",
     "performance_summary",
     "periods_per_year",
+    "read_regimes",
+    "read_returns",
+    "read_trades",
     "rolling_metrics",
     "sharpe_ratio",
     "skewness",
