@@ -80,9 +80,12 @@ def triple_barrier(
         rows = slice(start, stop)
         base = log_close[rows, None]
         # window j covers bars t+1 .. t+horizon
-        up_path = sliding_window_view(log_high[1:], horizon)[rows] - base
-        down_path = sliding_window_view(log_low[1:], horizon)[rows] - base
         close_path = sliding_window_view(log_close[1:], horizon)[rows] - base
+        if touch == "close":
+            up_path = down_path = close_path
+        else:
+            up_path = sliding_window_view(log_high[1:], horizon)[rows] - base
+            down_path = sliding_window_view(log_low[1:], horizon)[rows] - base
         tgt = target[rows, None]
         up_hit = (up_path >= upper_mult * tgt) & (up_path > 0)
         down_hit = (down_path <= -lower_mult * tgt) & (down_path < 0)
@@ -91,17 +94,17 @@ def triple_barrier(
         is_down = (first_down <= first_up) & (first_down < horizon)
         is_up = (first_up < first_down) & (first_up < horizon)
         step = np.minimum(np.minimum(first_up, first_down), horizon - 1)
-        local = np.arange(stop - start)
         vertical_ret = close_path[:, -1]
-        chunk_ret = np.where(
-            is_up,
-            np.where(touch == "close", close_path[local, step], upper_mult * tgt[:, 0]),
-            np.where(
-                is_down,
-                np.where(touch == "close", close_path[local, step], -lower_mult * tgt[:, 0]),
-                vertical_ret,
-            ),
-        )
+        if touch == "close":
+            # the realised return at the touch bar (or at the vertical barrier)
+            chunk_ret = close_path[np.arange(stop - start), step]
+        else:
+            # an intrabar touch is assumed filled at the barrier itself
+            chunk_ret = np.where(
+                is_up,
+                upper_mult * tgt[:, 0],
+                np.where(is_down, -lower_mult * tgt[:, 0], vertical_ret),
+            )
         vertical_label = np.sign(vertical_ret) if vertical == "sign" else 0.0
         label[rows] = np.where(is_up, 1.0, np.where(is_down, -1.0, vertical_label))
         ret[rows] = chunk_ret

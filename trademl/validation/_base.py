@@ -67,10 +67,6 @@ class PurgedSplitter(BaseCrossValidator):
         for number, (train_blocks, test_blocks) in enumerate(self._iter_blocks(n)):
             yield purge_and_embargo(number, n, end, train_blocks, test_blocks, embargo, monotone)
 
-    def _check_label_args(self) -> None:
-        if self.horizon is not None and self.label_end is not None:
-            raise ValueError("give horizon= or label_end=, not both")
-
 
 def purge_and_embargo(
     number: int,
