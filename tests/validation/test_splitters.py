@@ -273,3 +273,36 @@ def test_validation_spec_errors_name_the_field(validation, match):
 def test_bad_settings_raise_when_splitting(cv, match):
     with pytest.raises(ValueError, match=match):
         list(cv.split(np.zeros((100, 1))))
+
+
+def test_multi_symbol_panel_sorted_by_time_purges_by_time(btc, shared_data):
+    """Two symbols stacked and sorted by (timestamp, symbol): no train label overlaps a
+    test label in time, even though positions interleave the symbols."""
+    from trademl.data.io import load_ohlcv
+
+    eth = load_ohlcv(shared_data / "binance_1h" / "ETHUSDT_1h_2017-2022.csv.gz").iloc[-1500:]
+    btc_part = btc.loc[eth.index[0] : eth.index[-1]]
+    parts = []
+    for symbol, frame in (("BTC", btc_part), ("ETH", eth)):
+        lab = triple_barrier(frame, 12, vol_window=24).dropna()
+        parts.append(pd.DataFrame({"symbol": symbol, "end": lab.end}, index=lab.values.index))
+    panel = pd.concat(parts).rename_axis("timestamp").reset_index()
+    panel = panel.sort_values(["timestamp", "symbol"]).set_index(["timestamp", "symbol"])
+    start = panel.index.get_level_values("timestamp").to_numpy()
+    end = panel["end"].to_numpy()
+    cv = PurgedKFold(4, label_end=panel["end"], embargo=0)
+    for train, test in cv.split(panel):
+        lo, hi = start[test].min(), end[test].max()
+        # test labels form one time interval [lo, hi]; train spans must avoid it
+        assert not ((start[train] <= hi) & (end[train] >= lo)).any()
+    shuffled = panel.sort_index(level="symbol")
+    with pytest.raises(ValueError, match="sorted by time"):
+        list(PurgedKFold(4, label_end=shuffled["end"]).split(shuffled))
+
+
+def test_walk_forward_step_and_sliding_window():
+    cv = WalkForward(3, test_size=10, step=5, window="sliding", max_train_size=20, horizon=2)
+    folds = list(cv.split(np.zeros((60, 1))))
+    assert [(te.min(), te.max()) for _, te in folds] == [(40, 49), (45, 54), (50, 59)]
+    # sliding window of 20 ending before the test block, last 2 purged (labels reach in)
+    assert [(tr.min(), tr.max()) for tr, _ in folds] == [(20, 37), (25, 42), (30, 47)]

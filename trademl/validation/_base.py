@@ -116,9 +116,14 @@ def label_end_positions(X, n: int, *, horizon=None, label_end=None) -> np.ndarra
     """Position of the last sample each label reads (>= its own position, <= n-1).
 
     ``horizon``: i + horizon. ``label_end``: integer positions, or timestamps (a Series or
-    a ``Labels`` object's ``.end``) mapped onto the sample timestamps — X's DatetimeIndex,
-    else label_end's own index. An unknown end (NaT) is taken as the last sample.
-    With neither, labels read only their own bar (no purging).
+    a ``Labels`` object's ``.end``) mapped onto the sample timestamps — X's DatetimeIndex
+    (or the ``timestamp`` level of a (timestamp, symbol) MultiIndex), else label_end's own
+    index — as the last sample at or before each end. An unknown end (NaT) is taken as
+    the last sample. With neither, labels read only their own bar (no purging).
+
+    Multi-symbol panels work when rows are sorted by time: position overlap is then
+    exactly time overlap. ``horizon`` and ``embargo`` count rows, so panels should pass
+    ``label_end``.
     """
     positions = np.arange(n)
     if horizon is not None and label_end is not None:
@@ -128,31 +133,39 @@ def label_end_positions(X, n: int, *, horizon=None, label_end=None) -> np.ndarra
         return np.minimum(positions + h, n - 1)
     if hasattr(label_end, "end") and hasattr(label_end, "values"):
         label_end = label_end.end  # a trademl.labels.Labels object
-    sample_times = getattr(X, "index", None)
+    x_index = getattr(X, "index", None)
+    sample_times = _sample_times(x_index)
     if isinstance(label_end, pd.Series):
-        if isinstance(sample_times, pd.DatetimeIndex) and isinstance(
+        if x_index is not None and label_end.index.equals(x_index):
+            pass  # same rows in the same order
+        elif isinstance(x_index, pd.DatetimeIndex) and isinstance(
             label_end.index, pd.DatetimeIndex
         ):
-            missing = ~sample_times.isin(label_end.index)
+            missing = ~x_index.isin(label_end.index)
             if missing.any():
                 row = int(np.flatnonzero(missing)[0])
                 raise ValueError(
-                    f"label_end has no entry for sample {row} ({sample_times[row]}); "
+                    f"label_end has no entry for sample {row} ({x_index[row]}); "
                     "pass the label ends of the same rows as X"
                 )
-            label_end = label_end.reindex(sample_times)
-        elif isinstance(label_end.index, pd.DatetimeIndex):
-            sample_times = label_end.index
+            label_end = label_end.reindex(x_index)
+        elif sample_times is None:
+            sample_times = _sample_times(label_end.index)
     values = np.asarray(label_end)
     if len(values) != n:
         raise ValueError(f"label_end has {len(values)} entries but X has {n} samples")
     if np.issubdtype(values.dtype, np.integer):
         end = values.astype(np.int64)
     else:
-        if not isinstance(sample_times, pd.DatetimeIndex):
+        if sample_times is None:
             raise ValueError(
                 "label_end holds timestamps, so X (or label_end) needs a DatetimeIndex "
                 "to map them onto sample positions"
+            )
+        if not sample_times.is_monotonic_increasing:
+            raise ValueError(
+                "X must be sorted by time to purge by label_end timestamps "
+                "(multi-symbol panels: sort by timestamp, then symbol)"
             )
         ends = pd.DatetimeIndex(values)
         if ends.tz is None and sample_times.tz is not None:
@@ -164,6 +177,17 @@ def label_end_positions(X, n: int, *, horizon=None, label_end=None) -> np.ndarra
         row = int(np.flatnonzero(bad)[0])
         raise ValueError(f"label_end of sample {row} lies before the sample itself")
     return np.minimum(end, n - 1)
+
+
+def _sample_times(index) -> pd.DatetimeIndex | None:
+    if isinstance(index, pd.DatetimeIndex):
+        return index
+    if isinstance(index, pd.MultiIndex):
+        names = list(index.names)
+        level = names.index("timestamp") if "timestamp" in names else 0
+        times = index.get_level_values(level)
+        return times if isinstance(times, pd.DatetimeIndex) else None
+    return None
 
 
 def _num_samples(X) -> int:
