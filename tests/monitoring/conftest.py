@@ -26,6 +26,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.fixture
+def unused_port() -> int:
+    """A loopback port nothing listens on (for a channel that must fail)."""
+    return free_port()
+
+
 def _as_postgres(args: list[str]) -> list[str]:
     # initdb refuses to run as root; the Debian package ships a `postgres` system user
     return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
@@ -133,6 +139,8 @@ def http_server():
     server = ThreadingHTTPServer(("127.0.0.1", free_port()), _Recorder)
     server.calls, server.statuses, server.delay = [], [], 0.0
     server.daemon_threads = True
+    # a client that timed out on purpose leaves a broken pipe: not worth a traceback
+    server.handle_error = lambda request, address: None
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -57,6 +57,9 @@ class DegradationSpec(SpecModel):
     failing_factor: float = Field(default=2.0, ge=1)
     # number of earlier snapshots that make "recent history" and the trend estimate
     history: int = Field(default=10, ge=2)
+    # a drop must also exceed this many standard errors of the window's estimate, so a
+    # short window's noise (an hourly Sharpe over 500 bars has SE ~4) is not an alarm
+    noise_z: float = Field(default=2.0, ge=0)
 
 
 class DriftSpec(SpecModel):

@@ -2,13 +2,11 @@
 
 Data drift says the inputs moved; concept drift says the relation between inputs and
 outcome moved, which shows up first as a change in the stream of errors (0/1 misses
-for a classifier, absolute errors for a regressor). Each detection is reported with the
-bar at which it fired and an estimate of where the change began:
-
-* ADWIN keeps the longest recent window whose mean is consistent; when it drops the old
-  part, the kept width says where the new regime started.
-* Page-Hinkley accumulates deviations from the running mean; the change began where the
-  cumulative sum was at its extreme before crossing the threshold.
+for a classifier, absolute errors for a regressor). ADWIN (adaptive windows) and
+Page-Hinkley (cumulative deviations) say *when* they noticed; where the change *began*
+is estimated by the standardised CUSUM (the split with the largest two-sample t-statistic)
+of the errors since the previous detection. ADWIN's own kept width is not used for that: it shrinks in
+exponential buckets and still holds part of the old regime when it fires.
 """
 
 from __future__ import annotations
@@ -62,15 +60,18 @@ def error_stream(frame: pd.DataFrame) -> pd.Series:
     raise DataError("concept drift: needs outcome columns 'label' or 'realized_return'")
 
 
-def _ph_onset(segment: np.ndarray, delta: float) -> int:
-    """Index (within ``segment``) where Page-Hinkley's cumulative deviation was extreme."""
-    running_mean = np.cumsum(segment) / np.arange(1, segment.size + 1)
-    deviation = segment - running_mean
-    rising = np.cumsum(deviation - delta)
-    falling = np.cumsum(deviation + delta)
-    rise_gap = rising[-1] - rising.min()
-    fall_gap = falling.max() - falling[-1]
-    return int(np.argmin(rising) if rise_gap >= fall_gap else np.argmax(falling)) + 1
+def _onset(segment: np.ndarray, min_size: int = 10) -> int:
+    """Where the mean of ``segment`` changed: the split with the largest two-sample
+    t-statistic, |S_k - k/n S_n| / sqrt(k (n - k) / n). Unlike the raw CUSUM maximum it
+    is not pulled towards the middle when the new regime is still short."""
+    n = segment.size
+    if n < 2 * min_size:
+        return max(n // 2, 1)
+    k = np.arange(1, n)
+    centred = np.abs(np.cumsum(segment - segment.mean())[:-1]) / np.sqrt(k * (n - k) / n)
+    centred[: min_size - 1] = 0.0
+    centred[n - min_size :] = 0.0
+    return int(np.argmax(centred)) + 1
 
 
 def detect_concept_drift(
@@ -107,11 +108,7 @@ def detect_concept_drift(
             detector.update(float(value))
             if not detector.drift_detected:
                 continue
-            if name == "adwin":
-                start = max(i - int(detector.width) + 1, segment_start)
-            else:
-                start = segment_start + _ph_onset(values[segment_start : i + 1], ph_delta)
-                start = min(start, i)
+            start = min(segment_start + _onset(values[segment_start : i + 1]), i)
             before = values[segment_start:start]
             after = values[start : i + 1]
             found.append(
@@ -125,6 +122,6 @@ def detect_concept_drift(
                     mean_after=float(after.mean()),
                 )
             )
-            # Page-Hinkley resets itself after a detection; ADWIN keeps the new window
-            segment_start = i + 1 if name == "page_hinkley" else start
+            # the next change is looked for after this one began
+            segment_start = start
     return sorted(found, key=lambda c: (c.detected_index, c.detector))

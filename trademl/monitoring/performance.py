@@ -36,7 +36,7 @@ _SECONDS_PER_YEAR = 365.25 * 24 * 3600
 
 def infer_periods_per_year(index: pd.DatetimeIndex) -> float:
     """Bars per year from the median spacing of distinct timestamps (crypto: 24/7)."""
-    unique = pd.DatetimeIndex(index).unique().sort_values()
+    unique = pd.DatetimeIndex(index).unique().sort_values().as_unit("ns")
     if len(unique) < 2:
         return 365.25
     seconds = float(np.median(np.diff(unique.asi8)) / 1e9)
@@ -90,6 +90,7 @@ def performance_metrics(frame: pd.DataFrame, *, periods_per_year: float | None =
         strategy = position[ok] * returns[ok]
         ppy = periods_per_year or infer_periods_per_year(rows.index[ok])
         metrics["strategy_return"] = float(np.sum(strategy))
+        metrics["periods_per_year"] = float(ppy)
         std = float(np.std(strategy, ddof=1)) if strategy.size > 1 else 0.0
         metrics["sharpe"] = float(np.mean(strategy) / std * np.sqrt(ppy)) if std > 0 else 0.0
     return metrics
@@ -134,8 +135,27 @@ class Finding:
     extra: dict = field(default_factory=dict)
 
 
-def _threshold(metric: str, spec: DegradationSpec) -> float:
-    return spec.sharpe_drop if metric == "sharpe" else spec.accuracy_drop
+def _standard_error(metric: str, value: float, reference: float, metrics: dict) -> float:
+    """Sampling error of ``metric`` over the window (0 when the window size is unknown)."""
+    n = metrics.get("n") or 0
+    if n < 2:
+        return 0.0
+    if metric == "sharpe":
+        # Lo (2002): SE of a Sharpe ratio from n iid returns, here annualised
+        ppy = metrics.get("periods_per_year") or 1.0
+        per_period = reference / np.sqrt(ppy)
+        return float(np.sqrt((1 + per_period**2 / 2) / n) * np.sqrt(ppy))
+    if metric in ("accuracy", "precision", "recall", "f1", "hit_rate"):
+        p = min(max(reference, 0.0), 1.0)
+        return float(np.sqrt(p * (1 - p) / n))
+    if metric == "ic":
+        return float(1 / np.sqrt(n))
+    return 0.0
+
+
+def _threshold(metric: str, spec: DegradationSpec, value, reference, metrics) -> float:
+    base = spec.sharpe_drop if metric == "sharpe" else spec.accuracy_drop
+    return max(base, spec.noise_z * _standard_error(metric, value, reference, metrics))
 
 
 def assess_degradation(
@@ -147,6 +167,8 @@ def assess_degradation(
 ) -> tuple[list[Finding], dict[str, float]]:
     """Compare current metrics with the validation baseline and the recent history.
 
+    A drop counts only if it exceeds both the spec's threshold and ``noise_z`` standard
+    errors of the metric over the window (``current["n"]`` observations).
     Returns the findings and a flat dict of facts for the alert rules
     (``<metric>.drop_vs_baseline``, ``<metric>.relative_drop_vs_history``,
     ``<metric>.trend_slope`` and ``<metric>.trend_pvalue``).
@@ -159,9 +181,9 @@ def assess_degradation(
         if value is None or not np.isfinite(value):
             continue
         sign = -1.0 if metric == "brier" else 1.0  # Brier: lower is better
-        limit = _threshold(metric, spec)
         reference = (baseline or {}).get(metric)
         if reference is not None and np.isfinite(reference):
+            limit = _threshold(metric, spec, value, reference, current)
             drop = sign * (reference - value)
             facts[f"{metric}.drop_vs_baseline"] = drop
             if drop > limit:
@@ -182,7 +204,8 @@ def assess_degradation(
             if abs(mean) > 1e-12:
                 relative = sign * (mean - value) / abs(mean)
                 facts[f"{metric}.relative_drop_vs_history"] = relative
-                if relative > spec.relative_drop:
+                noise = spec.noise_z * _standard_error(metric, value, mean, current)
+                if relative > spec.relative_drop and sign * (mean - value) > noise:
                     findings.append(
                         Finding(
                             metric, "history", "warning",
