@@ -42,9 +42,22 @@ def performance_summary(
     ``periods_per_year`` is inferred from the returns' DatetimeIndex when not given
     (8,760 for 1h crypto bars, 252 for daily equity bars). ``risk_free`` is an annual
     rate. Metrics whose denominator is zero are NaN (e.g. Sharpe of constant returns).
-    Raises ``DataError`` for empty returns. See the metric modules for each convention.
+    Raises ``DataError`` for empty returns. Prices passed by mistake get a
+    ``PricesAsReturnsWarning`` and figures that overflow to inf instead of numpy warnings.
+    See the metric modules for each convention.
     """
     r = as_returns(returns)
+    # after the prices warning, compounding values like 43,000 overflows: say it once, not
+    # again as numpy RuntimeWarnings
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _summary(
+            r, periods_per_year, benchmark, risk_free, trades, positions, var_level, initial_capital
+        )
+
+
+def _summary(
+    r, periods_per_year, benchmark, risk_free, trades, positions, var_level, initial_capital
+) -> dict[str, float]:
     if len(r) == 0:
         raise DataError("returns are empty: nothing to summarise")
     ppy = resolve_periods_per_year(r, periods_per_year)

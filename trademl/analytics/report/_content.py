@@ -39,7 +39,9 @@ def format_value(key: str, value) -> str:
         return "n/a"
     if isinstance(value, float) and np.isinf(value):
         return "inf" if value > 0 else "-inf"
-    if key in ("periods", "trades", "longest_drawdown_bars"):
+    if key in ("periods", "periods_per_year", "trades", "longest_drawdown_bars"):
+        if float(value) != int(value):
+            return f"{value:,.2f}"
         return f"{int(value):,}"
     if is_percent(key):
         return f"{value:.2%}"

@@ -50,11 +50,17 @@ def _readable_trades(trades: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
+def _grid(fig, rows: int, cols: int = 1, **options):
+    margins = dict(left=0.06, right=0.98, top=0.92, bottom=0.07, hspace=0.4, wspace=0.12)
+    return fig.add_gridspec(rows, cols, **(margins | options))
+
+
 def _page(pdf, report: Report, heading: str, layout) -> None:
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=A4_LANDSCAPE, layout="constrained")
-    fig.suptitle(f"{report.title} — {heading}", fontsize=12, x=0.01, ha="left")
+    # fixed margins instead of constrained layout: that costs a second full draw per page
+    fig = Figure(figsize=A4_LANDSCAPE)
+    fig.suptitle(f"{report.title} — {heading}", fontsize=12, x=0.02, y=0.98, ha="left")
     layout(fig)
     pdf.savefig(fig)
 
@@ -66,37 +72,38 @@ def write_pdf(report: Report, path: str | Path) -> Path:
 
     path = Path(path)
     summary = _tables.summary_table(report)
-    half = (len(summary) + 1) // 2
+    third = -(-len(summary) // 3)
 
     def first(fig) -> None:
-        grid = fig.add_gridspec(2, 2, height_ratios=[1.25, 1])
-        _table_axes(fig.add_subplot(grid[0, 0]), summary.iloc[:half], "Summary")
-        _table_axes(fig.add_subplot(grid[0, 1]), summary.iloc[half:], "")
+        grid = _grid(fig, 2, 3, height_ratios=[1.2, 1], left=0.03, hspace=0.25)
+        for part in range(3):
+            rows = summary.iloc[part * third : (part + 1) * third].reset_index(drop=True)
+            _table_axes(fig.add_subplot(grid[0, part]), rows, "Summary" if part == 0 else "")
         CHARTS["equity"](fig.add_subplot(grid[1, :]), report)
 
     def drawdowns(fig) -> None:
-        grid = fig.add_gridspec(2, 1)
+        grid = _grid(fig, 2, 1)
         CHARTS["underwater"](fig.add_subplot(grid[0]), report)
         table = _tables.drawdown_display(report)
         _table_axes(fig.add_subplot(grid[1]), table, "Top drawdowns")
 
     def monthly(fig) -> None:
-        CHARTS["monthly"](fig.add_subplot(), report)
+        CHARTS["monthly"](fig.add_subplot(_grid(fig, 1, 1)[0]), report)
 
     def distribution(fig) -> None:
-        grid = fig.add_gridspec(2, 1)
+        grid = _grid(fig, 2, 1)
         CHARTS["distribution"](fig.add_subplot(grid[0]), report)
         CHARTS["rolling_sharpe"](fig.add_subplot(grid[1]), report)
 
     def montecarlo(fig) -> None:
-        grid = fig.add_gridspec(2, 1, height_ratios=[2, 1])
+        grid = _grid(fig, 2, 1, height_ratios=[2, 1])
         CHARTS["montecarlo"](fig.add_subplot(grid[0]), report)
         table = _tables.montecarlo_table(report)
         shown = None if table is None else table.map(lambda v: f"{v:.3f}")
         _table_axes(fig.add_subplot(grid[1]), shown, "Monte Carlo percentiles")
 
     def regimes(fig) -> None:
-        grid = fig.add_gridspec(2, 1)
+        grid = _grid(fig, 2, 1)
         CHARTS["regimes"](fig.add_subplot(grid[0]), report)
         _table_axes(fig.add_subplot(grid[1]), _tables.regime_display(report), "By regime")
 
@@ -112,5 +119,5 @@ def write_pdf(report: Report, path: str | Path) -> Path:
             shown = trades.drop(columns=[c for c in ("funding", "closed") if c in trades])
             shown = _readable_trades(shown)
             _page(pdf, report, "last 25 trades",
-                  lambda fig: _table_axes(fig.add_subplot(), shown, "", font=6.5))  # fmt: skip
+                  lambda fig: _table_axes(fig.add_subplot(_grid(fig, 1, 1, left=0.02)[0]), shown, "", font=6.5))  # fmt: skip
     return path
