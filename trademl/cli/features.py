@@ -78,7 +78,8 @@ def list_cmd(
         raise fail(f"unknown category {category!r} (one of: {', '.join(CATEGORIES)})")
     rows = list_features(category)
     table = Table(title=f"{len(rows)} features", show_lines=False)
-    for header in ("name", "category", "inputs", "params", "warm-up", "columns"):
+    table.add_column("name", no_wrap=True)
+    for header in ("category", "inputs", "params", "warm-up", "columns"):
         table.add_column(header, overflow="fold")
     for row in rows:
         table.add_row(
