@@ -92,7 +92,11 @@ def drift_table(report, *, limit: int | None = None):
         "q (BH)",
         "drift",
     ):
-        table.add_column(column, justify="left" if column in ("feature", "kind") else "right")
+        table.add_column(
+            column,
+            justify="left" if column in ("feature", "kind") else "right",
+            no_wrap=column == "feature",
+        )
     rows = report.table.sort_values(["drifted", "psi"], ascending=False)
     for name, row in list(rows.iterrows())[:limit]:
         table.add_row(
@@ -270,18 +274,9 @@ def list_alerts(
         typer.echo(frame.to_json(orient="records"))
         return
     table = Table(title=f"Alerts ({state})")
-    for column in (
-        "id",
-        "severity",
-        "state",
-        "model",
-        "rule",
-        "count",
-        "first seen",
-        "by",
-        "message",
-    ):
-        table.add_column(column)
+    for column in ("id", "severity", "state", "model", "rule", "count", "first seen", "by"):
+        table.add_column(column, no_wrap=column != "first seen")
+    table.add_column("message", overflow="fold", ratio=1)
     for row in frame.to_dict(orient="records"):
         who = row["resolved_by"] or row["acked_by"] or ""
         table.add_row(
@@ -293,7 +288,7 @@ def list_alerts(
             str(row["count"]),
             f"{from_ns(int(row['first_ns'])):%Y-%m-%d %H:%M}",
             str(who if who == who else ""),
-            row["message"][:80],
+            row["message"].split(" [", 1)[0][:120],
         )
     console.print(table)
 

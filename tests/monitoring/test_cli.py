@@ -1,0 +1,123 @@
+"""End to end: a model's reference and live stream on real BTC data, checked from the CLI."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from trademl.monitoring.check import register_reference, run_check
+from trademl.monitoring.store import open_store
+
+
+def _stream(features: pd.DataFrame, ohlcv: pd.DataFrame, skill: float, seed: int):
+    ret = np.log(ohlcv["close"]).diff().shift(-1).reindex(features.index)
+    keep = ret.notna()
+    features, ret = features[keep], ret[keep]
+    rng = np.random.default_rng(seed)
+    up = (ret > 0).to_numpy()
+    predicted_up = np.where(rng.uniform(size=len(ret)) < skill, up, ~up)
+    proba = np.clip(np.where(predicted_up, 0.6, 0.4) + rng.normal(0, 0.05, len(ret)), 0.01, 0.99)
+    preds = pd.DataFrame(
+        {"symbol": "BTCUSDT", "prediction": predicted_up.astype(float), "proba": proba,
+         "signal": np.where(predicted_up, 1.0, -1.0)},
+        index=features.index,
+    )  # fmt: skip
+    outcomes = pd.DataFrame(
+        {"symbol": "BTCUSDT", "label": up.astype(float), "realized_return": ret.to_numpy()},
+        index=features.index,
+    )
+    return features, preds, outcomes
+
+
+@pytest.fixture
+def monitored(tmp_path, btc_1h, btc_features, monkeypatch):
+    """Model 'btc-dir' v1: reference = 2019 (skill 0.58); live = 2021-05 (skill 0.45)."""
+    db = tmp_path / "monitor.db"
+    monkeypatch.setenv("TRADEML_MONITOR_DB", str(db))
+    store = open_store(db)
+    ref_x, ref_p, ref_o = _stream(btc_features.loc["2019"], btc_1h, 0.58, seed=1)
+    from trademl.monitoring.performance import performance_metrics
+
+    baseline = performance_metrics(ref_p.join(ref_o[["label", "realized_return"]]))
+    register_reference(store, model="btc-dir", version="1", features=ref_x, predictions=ref_p,
+                       labels=ref_o, baseline=baseline)  # fmt: skip
+    live_x, live_p, live_o = _stream(btc_features.loc["2021-05"], btc_1h, 0.45, seed=2)
+    store.log_predictions(live_p, model="btc-dir", version="1", features=live_x)
+    store.log_outcomes(live_o, model="btc-dir")
+    return store, db
+
+
+def test_run_check_finds_decay_and_drift_and_alerts_once(monitored):
+    store, _ = monitored
+    now = datetime(2021, 6, 1, 0, 10, tzinfo=UTC)
+    result = run_check(store, "btc-dir", since="31d", now=now)
+    assert result.n_predictions == result.n_outcomes == 744 - 1
+    assert result.status == "failing"
+    assert result.facts["performance.accuracy.drop_vs_baseline"] > 0.1
+    assert result.drift.drift_detected and result.drift.table.loc["vol_24h", "drifted"]
+    opened = {a["rule"] for a in result.alerts if a["action"] == "opened"}
+    assert {"accuracy_drop", "accuracy_collapse", "feature_drift"} <= opened
+    again = run_check(store, "btc-dir", since="31d", now=now)
+    assert {a["action"] for a in again.alerts} <= {"deduplicated", "escalated"}
+    assert store.health()["status"].tolist() == ["failing"]
+    assert len(store.snapshots("btc-dir")) == 2
+
+
+def test_cli_check_status_and_alerts(monitored, cli):
+    store, db = monitored
+    code, out, err = cli("monitor", "check", "--model", "btc-dir", "--since", "3000d")
+    assert code == 0, err
+    assert "FAILING" in out and "accuracy" in out and "DRIFT" in out
+    assert "accuracy_collapse: opened" in out
+    code, out, _ = cli("monitor", "check", "--model", "btc-dir", "--since", "3000d", "--json")
+    payload = json.loads(out)
+    assert payload["status"] == "failing" and payload["drift"]["n_features"] == 8
+    code, out, _ = cli("monitor", "status")
+    assert code == 0 and "btc-dir" in out and "failing" in out
+    code, out, _ = cli("alerts", "list", "--json")
+    alerts = json.loads(out)
+    critical = next(a for a in alerts if a["rule"] == "accuracy_collapse")
+    code, out, _ = cli("alerts", "ack", str(critical["id"]), "--by", "alice")
+    assert code == 0 and "acknowledged by alice" in out
+    code, _, err = cli("alerts", "ack", str(critical["id"]), "--by", "bob")
+    assert code == 2 and "already acknowledged by alice" in err
+    code, out, _ = cli(
+        "alerts", "resolve", str(critical["id"]), "--by", "bob", "--note", "retrained"
+    )
+    assert code == 0 and "resolved by bob" in out
+    code, out, _ = cli("alerts", "list", "--state", "resolved")
+    assert "accuracy_collapse" in out
+    history = store.alert_history(critical["id"])
+    assert history["event"].tolist()[-2:] == ["acked", "resolved"]
+    assert history["detail"].tolist()[-1] == "retrained"
+
+
+def test_cli_errors_are_one_line(monitored, cli, tmp_path):
+    code, _, err = cli("monitor", "check", "--model", "nope")
+    assert code == 2 and "no predictions stored for model 'nope' (known: btc-dir)" in err
+    code, _, err = cli("monitor", "check", "--model", "btc-dir", "--since", "soon")
+    assert code == 2 and "since" in err
+    code, _, err = cli("alerts", "list", "--state", "closed")
+    assert code == 2 and "alert state" in err
+    bad_rules = tmp_path / "r.yaml"
+    bad_rules.write_text("rules:\n  - name: x\n    when: a >> 1\n")
+    code, _, err = cli("monitor", "check", "--model", "btc-dir", "--rules", bad_rules)
+    assert code == 2 and "rules.0.when" in err
+
+
+def test_cli_drift_between_two_files(tmp_path, btc_features, cli):
+    ref, cur = tmp_path / "ref.csv.gz", tmp_path / "cur.parquet"
+    btc_features.loc["2019"].to_csv(ref)
+    btc_features.loc["2021"].to_parquet(cur)
+    code, out, err = cli("monitor", "drift", ref, cur)
+    assert code == 0, err
+    assert "vol_24h" in out and "DRIFT" in out
+    code, out, _ = cli("monitor", "drift", ref, ref, "--json")
+    payload = json.loads(out)
+    assert payload["n_drifted"] == 0 and payload["drift_detected"] is False
+    code, _, err = cli("monitor", "drift", ref, tmp_path / "missing.csv")
+    assert code == 2 and "missing.csv: file not found" in err
