@@ -121,9 +121,10 @@ def test_triple_barrier_is_fast_on_100k_bars(shared_data):
 
     frame = load_ohlcv(shared_data / "binance_intraday" / "BTCUSDT_5m_2024-2026.csv.gz")
     frame = frame.iloc[:100_000]
-    start = time.perf_counter()
+    # CPU time, not wall time: CI and shared machines run other work alongside
+    start = time.process_time()
     lab = triple_barrier(frame, 48, touch="high_low")
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     assert lab.values.notna().sum() > 99_000
     assert elapsed < 2.0, f"triple barrier on 100K bars took {elapsed:.2f}s"
 
