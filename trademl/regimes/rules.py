@@ -1,8 +1,11 @@
 """A transparent baseline: regimes from moving-average slope and volatility percentile.
 
-- trend: slope of the ``ma_window``-bar moving average of log close over ``slope_window``
-  bars, in units of the bar's volatility; above ``+trend_threshold`` is ``bull``, below
-  ``-trend_threshold`` is ``bear``, otherwise ``sideways``.
+- trend: change of the ``ma_window``-bar moving average of log close over
+  ``slope_window`` bars, as a z-score: divided by its standard deviation if prices were
+  a driftless random walk with the current rolling volatility. Above
+  ``+trend_threshold`` is ``bull``, below ``-trend_threshold`` is ``bear``, otherwise
+  ``sideways`` (so with the default 1.0 a pure random walk is labelled sideways about
+  two thirds of the time).
 - volatility: rolling volatility ranked against its own trailing ``percentile_window``
   bars; at or above ``high_vol_percentile`` the label gets a ``_volatile`` suffix
   (``label_volatility=True``), otherwise ``_calm``.
@@ -25,7 +28,7 @@ def rule_based_regimes(
     *,
     ma_window: int = 48,
     slope_window: int = 24,
-    trend_threshold: float = 0.5,
+    trend_threshold: float = 1.0,
     vol_window: int = 24,
     percentile_window: int = 24 * 90,
     high_vol_percentile: float = 0.8,
@@ -46,10 +49,11 @@ def rule_based_regimes(
     log_close = np.log(frame["close"].astype(float))
     ma = log_close.rolling(ma_window, min_periods=ma_window).mean()
     vol = returns.rolling(vol_window, min_periods=vol_window).std()
-    # slope per bar, divided by the bar's volatility: "how many sigmas of drift per bar",
-    # scaled by sqrt(slope_window) so the threshold reads like a t-statistic
-    slope = (ma - ma.shift(slope_window)) / slope_window
-    strength = slope / vol * np.sqrt(slope_window)
+    # MA_t - MA_{t-s} is a weighted sum of past returns; under a driftless random walk its
+    # standard deviation is vol * sqrt(sum of squared weights)
+    weights = np.convolve(np.ones(ma_window), np.ones(slope_window)) / ma_window
+    null_std = vol * np.sqrt((weights**2).sum())
+    strength = (ma - ma.shift(slope_window)) / null_std
     trend = np.select(
         [strength > trend_threshold, strength < -trend_threshold], ["bull", "bear"], "sideways"
     ).astype(object)
