@@ -7,6 +7,8 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from trademl.config import load_spec
@@ -222,3 +224,33 @@ def test_bad_input_is_named(btc_recent):
         forward_return(btc_recent, 0)
     with pytest.raises(ValueError, match="vol_window"):
         rolling_volatility(btc_recent["close"], 1)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(60, 400),
+    horizon=st.integers(1, 30),
+    pt=st.floats(0.2, 3.0),
+    sl=st.floats(0.2, 3.0),
+)
+def test_triple_barrier_properties_on_random_walks(seed, n, horizon, pt, sl):
+    """For any path: labels read only bars t+1..t+h, agree in sign with the return at the
+    touch, and are unknown exactly where the window or volatility is incomplete."""
+    rng = np.random.default_rng(seed)
+    idx = pd.date_range("2024-01-01", periods=n, freq="h", tz="UTC")
+    close = pd.Series(100 * np.exp(np.cumsum(rng.normal(0, 0.01, n))), index=idx)
+    lab = triple_barrier(close, horizon, profit_take=pt, stop_loss=sl, vol_window=10)
+    known = lab.values.notna()
+    expected_known = np.zeros(n, dtype=bool)
+    expected_known[10 : max(n - horizon, 10)] = True
+    np.testing.assert_array_equal(known.to_numpy(), expected_known)
+    pos = np.flatnonzero(known)
+    end = idx.get_indexer(lab.end[known])
+    assert ((end > pos) & (end <= pos + horizon)).all()
+    ret = lab.details["return"][known].to_numpy()
+    hit = lab.details["barrier"][known].to_numpy()
+    signs = lab.values[known].to_numpy()
+    assert (signs[hit == "profit_take"] == 1).all() and (ret[hit == "profit_take"] > 0).all()
+    assert (signs[hit == "stop_loss"] == -1).all() and (ret[hit == "stop_loss"] < 0).all()
+    np.testing.assert_array_equal(signs[hit == "vertical"], np.sign(ret[hit == "vertical"]))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from trademl.validation.significance._bootstrap import BootstrapResult, block_bootstrap_difference
 from trademl.validation.significance._multiple import benjamini_hochberg, holm
 from trademl.validation.significance._paired import (
-    TestResult,
+    ComparisonResult,
     diebold_mariano,
     effect_size,
     paired_t_test,
@@ -27,7 +27,7 @@ from trademl.validation.significance._sharpe import (
 __all__ = [
     "BootstrapResult",
     "PBOResult",
-    "TestResult",
+    "ComparisonResult",
     "benjamini_hochberg",
     "block_bootstrap_difference",
     "deflated_sharpe_ratio",

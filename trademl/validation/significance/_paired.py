@@ -11,7 +11,7 @@ from scipy import stats
 from trademl.validation.metrics import aligned
 
 __all__ = [
-    "TestResult",
+    "ComparisonResult",
     "diebold_mariano",
     "effect_size",
     "paired_t_test",
@@ -22,7 +22,7 @@ Alternative = Literal["two-sided", "less", "greater"]
 
 
 @dataclass(frozen=True)
-class TestResult:
+class ComparisonResult:
     statistic: float
     pvalue: float
     n_obs: int
@@ -46,7 +46,7 @@ def _differences(a, b) -> np.ndarray:
     return x - y
 
 
-def paired_t_test(a, b, *, alternative: Alternative = "two-sided") -> TestResult:
+def paired_t_test(a, b, *, alternative: Alternative = "two-sided") -> ComparisonResult:
     """t-test that the mean of ``a - b`` is zero (e.g. per-sample losses of two models)."""
     d = _differences(a, b)
     n = len(d)
@@ -54,21 +54,21 @@ def paired_t_test(a, b, *, alternative: Alternative = "two-sided") -> TestResult
     if sd == 0:
         raise ValueError("a - b is constant: the paired t-test is undefined")
     stat = d.mean() / (sd / np.sqrt(n))
-    return TestResult(float(stat), _pvalue(stat, stats.t(n - 1), alternative), n, "paired t")
+    return ComparisonResult(float(stat), _pvalue(stat, stats.t(n - 1), alternative), n, "paired t")
 
 
-def wilcoxon_test(a, b, *, alternative: Alternative = "two-sided") -> TestResult:
+def wilcoxon_test(a, b, *, alternative: Alternative = "two-sided") -> ComparisonResult:
     """Wilcoxon signed-rank test of ``a - b`` (scipy's, after alignment checks)."""
     d = _differences(a, b)
     if not np.any(d):
         raise ValueError("a and b are identical: the Wilcoxon test is undefined")
     res = stats.wilcoxon(d, alternative=alternative)
-    return TestResult(float(res.statistic), float(res.pvalue), len(d), "wilcoxon")
+    return ComparisonResult(float(res.statistic), float(res.pvalue), len(d), "wilcoxon")
 
 
 def diebold_mariano(
     loss_a, loss_b, *, horizon: int = 1, alternative: Alternative = "two-sided"
-) -> TestResult:
+) -> ComparisonResult:
     """Diebold-Mariano test of equal expected loss, with the HLN small-sample correction.
 
     d = loss_a - loss_b; its long-run variance uses autocovariances up to lag
@@ -91,7 +91,7 @@ def diebold_mariano(
     dm = d.mean() / np.sqrt(long_run / t)
     hln = np.sqrt((t + 1 - 2 * horizon + horizon * (horizon - 1) / t) / t)
     stat = float(dm * hln)
-    return TestResult(stat, _pvalue(stat, stats.t(t - 1), alternative), t, "diebold-mariano")
+    return ComparisonResult(stat, _pvalue(stat, stats.t(t - 1), alternative), t, "diebold-mariano")
 
 
 def effect_size(a, b, *, hedges: bool = True) -> float:
