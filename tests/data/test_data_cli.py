@@ -69,7 +69,7 @@ def test_validate_json_is_machine_readable(cli, btc_1h_path):
 def test_validate_repair_writes_a_clean_file_and_says_what_changed(
     cli, btc_1h_path, btc_1h, tmp_path
 ):
-    out_path = tmp_path / "btc_repaired.csv.gz"
+    out_path = tmp_path / "btc_repaired.parquet"
     code, out, err = cli("data", "validate", btc_1h_path, "--repair", out_path)
     assert code == 0, err
     out = squash(out)

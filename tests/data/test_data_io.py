@@ -155,3 +155,27 @@ def test_bundled_samples(btc):
     assert eth.index[-1] == pd.Timestamp("2022-10-11 10:00", tz="UTC")
     with pytest.raises(DataError, match="available samples: BTCUSDT-1h, ETHUSDT-1h"):
         load_sample("DOGE-1m")
+
+
+def test_fast_iso_path_agrees_with_pandas_on_random_instants():
+    from trademl.data._timestamps import to_utc_datetimes
+
+    rng = np.random.default_rng(0)
+    low, high = pd.Timestamp("1700-01-01").value, pd.Timestamp("2260-01-01").value
+    seconds = rng.integers(low, high, 50_000) // 1_000_000_000
+    instants = pd.DatetimeIndex((seconds * 1_000_000_000).view("datetime64[ns]"), tz="UTC")
+    for layout in ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S-05:30"):
+        text = pd.Series(instants.strftime(layout))
+        expected = pd.DatetimeIndex(pd.to_datetime(text, format="ISO8601", utc=True)).as_unit("ns")
+        assert (to_utc_datetimes(text) == expected).all(), layout
+        assert (to_utc_datetimes(text.astype(object)) == expected).all(), layout
+
+
+def test_impossible_dates_are_named_by_row():
+    text = pd.Series(["2024-02-28T00:00:00Z", "2023-02-29T00:00:00Z", "2024-03-01T00:00:00Z"])
+    from trademl.data._timestamps import to_utc_datetimes
+
+    with pytest.raises(
+        DataError, match=r"not timestamps at row\(s\) 1 \(first: '2023-02-29T00:00:00Z'\)"
+    ):
+        to_utc_datetimes(text)

@@ -1,16 +1,20 @@
 """Turning a timestamp column (ISO strings, epoch numbers, datetimes) into UTC datetimes.
 
 ISO 8601 strings of one fixed layout (the usual case: every row written by the same
-exporter) are parsed straight from Arrow's string buffer with numpy digit arithmetic,
-which is several times faster than ``pandas.to_datetime``; anything else falls back to
-pandas' ISO 8601 parser. Either way the result is ``datetime64[ns, UTC]``.
+exporter) are checked for a single shared zone suffix straight in Arrow's string
+buffer and cast by Arrow's vectorised ISO 8601 parser, about ten times faster than
+``pandas.to_datetime``; anything else falls back to pandas' ISO 8601 parser, which
+also names the offending rows. Either way the result is ``datetime64[ns, UTC]``.
 """
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from trademl.errors import DataError
 
@@ -20,10 +24,6 @@ __all__ = ["to_utc_datetimes"]
 # between 1973 and 5138 has 10-11 digits in seconds, 13-14 in ms, 16-17 in us)
 _EPOCH_UNITS = ((1e17, "ns"), (1e14, "us"), (1e11, "ms"), (0.0, "s"))
 _NS_PER_UNIT = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
-# separators the fast path accepts at each position of "YYYY-MM-DDTHH:MM:SS"
-_SEPARATORS = {4: b"-", 7: b"-", 10: b"T ", 13: b":", 16: b":"}
-_DIGITS = (0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18)
-_DATE_DIGITS = (0, 1, 2, 3, 5, 6, 8, 9)
 
 
 def to_utc_datetimes(
@@ -99,109 +99,67 @@ def _from_epoch(values: pd.Series, column: str, unit: str) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(nanos.view("datetime64[ns]")).tz_localize("UTC")
 
 
-def _string_matrix(values: pd.Series) -> np.ndarray | None:
-    """Rows of a string column as an (n, width) uint8 matrix, or None if widths differ."""
-    try:
-        arrow = pa.array(values) if values.dtype != object else pa.array(values, pa.large_string())
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return None
-    chunks = arrow.chunks if isinstance(arrow, pa.ChunkedArray) else [arrow]
-    parts = []
+def _arrow_strings(values: pd.Series) -> list[pa.Array]:
+    """The column as Arrow string chunks; zero-copy for pandas' default (Arrow) strings."""
+    arrow = pa.array(values) if values.dtype != object else pa.array(values, pa.large_string())
+    return arrow.chunks if isinstance(arrow, pa.ChunkedArray) else [arrow]
+
+
+def _shared_suffix(chunks: list[pa.Array], body: int = 19) -> bytes | None:
+    """What follows ``YYYY-MM-DDTHH:MM:SS`` if every row has the same width and suffix.
+
+    Read straight from Arrow's offsets and data buffers (no copy of the strings).
+    """
+    suffix: bytes | None = None
     for chunk in chunks:
-        if chunk.null_count or len(chunk) == 0:
-            if len(chunk) == 0:
-                continue
-            return None
-        if pa.types.is_string(chunk.type):
-            chunk = chunk.cast(pa.large_string())
-        if not pa.types.is_large_string(chunk.type):
+        if len(chunk) == 0:
+            continue
+        if chunk.null_count or not (
+            pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)
+        ):
             return None
         _, offsets_buffer, data_buffer = chunk.buffers()
-        offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[
+        offset_type = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        offsets = np.frombuffer(offsets_buffer, dtype=offset_type)[
             chunk.offset : chunk.offset + len(chunk) + 1
         ]
         width = int(offsets[1] - offsets[0])
-        if width == 0 or not np.all(np.diff(offsets) == width):
+        if width < body or not np.all(np.diff(offsets) == width):
             return None
-        data = np.frombuffer(data_buffer, dtype=np.uint8)[offsets[0] : offsets[-1]]
-        parts.append(data.reshape(len(chunk), width))
-    if not parts or len({part.shape[1] for part in parts}) != 1:
-        return None
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
-
-
-def _number(digits: np.ndarray, positions: tuple[int, ...]) -> np.ndarray:
-    total = np.zeros(digits.shape[0], dtype=np.int64)
-    for position in positions:
-        total = total * 10 + digits[:, position]
-    return total
+        rows = np.frombuffer(data_buffer, dtype=np.uint8)[offsets[0] : offsets[-1]].reshape(
+            -1, width
+        )
+        tail = rows[:, body:]
+        if suffix is None:
+            suffix = bytes(tail[0])
+        if len(suffix) != width - body or not (tail == np.frombuffer(suffix, np.uint8)).all():
+            return None
+    return suffix
 
 
 def _parse_fixed_iso(values: pd.Series) -> pd.DatetimeIndex | None:
-    """Fast path for ``YYYY-MM-DD[THH:MM[:SS]]<suffix>`` with the same suffix on every row.
+    """Fast path: every row ``YYYY-MM-DD?HH:MM:SS<suffix>`` with one and the same suffix.
 
-    Returns None (caller falls back to pandas) whenever the layout is anything else, so
-    it never has to be right about unusual inputs, only about the common one.
+    A shared suffix ("", "Z", "+02:00", ".000Z") means one time zone for the whole
+    column, so Arrow's vectorised ISO 8601 cast can convert it safely. Returns None
+    (the caller falls back to pandas, which names bad rows) for anything else.
     """
-    matrix = _string_matrix(values)
-    if matrix is None:
-        return None
-    width = matrix.shape[1]
-    body = 19 if width >= 19 else 16 if width >= 16 else 10 if width >= 10 else 0
-    if body == 0 or (body == 16 and width > 16 and matrix[0, 16] == ord(":")):
-        return None
-    for position, allowed in _SEPARATORS.items():
-        if position < body and not np.isin(matrix[:, position], list(allowed)).all():
-            return None
-    digit_positions = [p for p in _DIGITS if p < body]
-    digits = matrix[:, digit_positions].astype(np.int64) - ord("0")
-    if ((digits < 0) | (digits > 9)).any():
-        return None
-    suffix = matrix[0, body:]
-    if width > body and not (matrix[:, body:] == suffix).all():
-        return None  # per-row fractions or offsets: let pandas judge them
-    lookup = {p: i for i, p in enumerate(digit_positions)}
-    year = _number(digits, tuple(lookup[p] for p in (0, 1, 2, 3)))
-    month = _number(digits, (lookup[5], lookup[6]))
-    day = _number(digits, (lookup[8], lookup[9]))
-    hour = _number(digits, (lookup[11], lookup[12])) if body >= 16 else 0
-    minute = _number(digits, (lookup[14], lookup[15])) if body >= 16 else 0
-    second = _number(digits, (lookup[17], lookup[18])) if body >= 19 else 0
-    if (
-        ((month < 1) | (month > 12) | (day < 1) | (day > 31)).any()
-        or np.any(hour > 23)
-        or np.any(minute > 59)
-        or np.any(second > 59)
-    ):
-        return None
-    if ((year < 1678) | (year > 2261)).any():
-        return None  # out of the ns range: the slow path reports the rows
-    months = (year - 1970) * 12 + (month - 1)
-    first_of_month = months.astype("datetime64[M]").astype("datetime64[D]")
-    dates = first_of_month + (day - 1).astype("timedelta64[D]")
-    if (dates.astype("datetime64[M]") != months.astype("datetime64[M]")).any():
-        return None  # e.g. February 30th
-    nanos = dates.astype("datetime64[ns]").view(np.int64) + (
-        (hour * 3600 + minute * 60 + second) * 1_000_000_000
-    )
-    shift = _suffix_shift_ns(bytes(suffix).decode("ascii", errors="replace"))
-    if shift is None:
-        return None
-    index = pd.DatetimeIndex((nanos - shift).view("datetime64[ns]"))
-    return index.tz_localize("UTC")
-
-
-def _suffix_shift_ns(suffix: str) -> int | None:
-    """Nanoseconds to subtract for a constant suffix such as ``Z``, ``.000Z`` or ``+02:00``."""
-    if suffix in ("", "Z", "+00:00", "+0000"):
-        return 0
     try:
-        reference = pd.Timestamp("1970-01-01T00:00:00" + suffix)
-    except ValueError:
+        chunks = _arrow_strings(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
-    if reference.tzinfo is not None:
-        reference = reference.tz_convert("UTC").tz_localize(None)
-    return -int(reference.value)
+    suffix = _shared_suffix(chunks)
+    if suffix is None:
+        return None
+    text = suffix.decode("ascii", errors="replace")
+    zoned = text.endswith("Z") or bool(re.search(r"[+-]\d\d:?\d\d$", text))
+    target = pa.timestamp("ns", tz="UTC") if zoned else pa.timestamp("ns")
+    try:
+        parsed = pc.cast(pa.chunked_array(chunks), target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    nanos = parsed.cast(pa.int64()).to_numpy()
+    return pd.DatetimeIndex(nanos.view("datetime64[ns]")).tz_localize("UTC")
 
 
 def _parse_any_iso(values: pd.Series, column: str) -> pd.DatetimeIndex:
