@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -227,7 +230,12 @@ def ui_command(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        # its own process group: mlflow server starts uvicorn as a grandchild, stop both
+        start_new_session=True,
     )
+    if threading.current_thread() is threading.main_thread():
+        # a supervisor stops us with SIGTERM: shut the server down as on Ctrl-C
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     address = f"http://{host}:{port}"
     try:
         deadline = time.monotonic() + timeout
@@ -254,12 +262,25 @@ def ui_command(
     except KeyboardInterrupt:
         console.print("stopping the MLflow UI")
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_process_group(process)
+
+
+def _raise_keyboard_interrupt(signum, frame) -> None:  # noqa: ARG001 - signal handler
+    raise KeyboardInterrupt
+
+
+def stop_process_group(process: subprocess.Popen, timeout: float = 15.0) -> None:
+    """SIGTERM the process group of ``process``, SIGKILL it if still alive after ``timeout``."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=timeout)
+    except ProcessLookupError:
+        pass
 
 
 def register(app: typer.Typer) -> None:

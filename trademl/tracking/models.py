@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import warnings
 from importlib import metadata
 from typing import Any
 
@@ -35,14 +36,19 @@ _MODEL_PACKAGES = {
 }
 
 
-class PredictFunctionModel(mlflow.pyfunc.PythonModel):
-    """Pyfunc wrapper for any fitted object with ``predict(X)`` that has no MLflow flavor."""
+with warnings.catch_warnings():
+    # MLflow suggests type hints for input validation; the signature inferred from the
+    # input example already validates inputs, and hints would fix one input type
+    warnings.simplefilter("ignore", UserWarning)
 
-    def __init__(self, model: Any):
-        self.model = model
+    class PredictFunctionModel(mlflow.pyfunc.PythonModel):
+        """Pyfunc wrapper for any fitted object with ``predict(X)`` and no MLflow flavor."""
 
-    def predict(self, context, model_input, params=None):  # noqa: ARG002 - pyfunc signature
-        return self.model.predict(model_input)
+        def __init__(self, model: Any):
+            self.model = model
+
+        def predict(self, context, model_input, params=None):  # noqa: ARG002 - pyfunc API
+            return self.model.predict(model_input)
 
 
 def _requirements() -> list[str]:

@@ -6,6 +6,7 @@ import json
 import logging
 import math
 import time
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -229,6 +230,9 @@ def _dataset_source(source: str):
     from mlflow.data.dataset_source_registry import resolve_dataset_source
 
     try:
-        return resolve_dataset_source(source)
+        with warnings.catch_warnings():
+            # a local path matches two equivalent MLflow source types; it picks one, fine
+            warnings.simplefilter("ignore", UserWarning)
+            return resolve_dataset_source(source)
     except Exception:  # noqa: BLE001 - e.g. "sample:BTCUSDT-1h" is not a path MLflow resolves
         return CodeDatasetSource(tags={"source": source})
