@@ -30,6 +30,8 @@ distribution, so the binomial test is on the liberal side: read it with the shar
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +50,8 @@ __all__ = [
 ]
 
 PROFILE_FORMAT = 1
+# below this many current values the thread pool costs more than it saves
+_PARALLEL_FROM = 2_000_000
 _PROPORTION_FLOOR = 1e-4
 
 
@@ -261,19 +265,23 @@ def compare_to_profile(
         raise DataError(f"drift: column(s) {unknown[:10]} are not in the reference profile")
     if len(current) == 0:
         raise DataError("drift: the current window is empty")
-    rows = {}
-    for name in names:
+
+    def one(name: str) -> dict:
         spec = specs[name]
         if spec["kind"] == "categorical":
-            rows[name] = _categorical_row(spec, current[name])
-        else:
-            try:
-                values = current[name].to_numpy(dtype=float, na_value=np.nan)
-            except (TypeError, ValueError):
-                raise DataError(
-                    f"drift: column {name!r} is not numeric in the current data"
-                ) from None
-            rows[name] = _numeric_row(spec, values, psi_bins)
+            return _categorical_row(spec, current[name])
+        try:
+            values = current[name].to_numpy(dtype=float, na_value=np.nan)
+        except (TypeError, ValueError):
+            raise DataError(f"drift: column {name!r} is not numeric in the current data") from None
+        return _numeric_row(spec, values, psi_bins)
+
+    if len(names) * len(current) >= _PARALLEL_FROM:
+        # numpy's sort releases the GIL: features are independent, so use every core
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            rows = dict(zip(names, pool.map(one, names), strict=True))
+    else:
+        rows = {name: one(name) for name in names}
     table = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=_COLUMNS)
     table.index.name = "feature"
     numeric = table["kind"] == "numeric"

@@ -552,14 +552,40 @@ class MonitorStore:
             )
         return alert_id
 
-    def touch_alert(self, alert_id: int, *, value: float | None, message: str, now: datetime):
-        """The condition still holds: count it, do not re-send (deduplication)."""
+    def active_alerts(self, model: str) -> dict[str, dict]:
+        """Open or acknowledged alerts of ``model`` by fingerprint (one query per check)."""
         a = schema.alerts
+        query = (
+            sa.select(a)
+            .where((a.c.model == model) & a.c.state.in_(("open", "acknowledged")))
+            .order_by(a.c.id)
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).mappings().all()
+        return {row["fingerprint"]: dict(row) for row in rows}
+
+    def touch_alerts(self, updates: list[tuple[int, float | None, str]], *, now: datetime):
+        """The conditions still hold: count them, do not re-send (deduplication).
+
+        ``updates``: (alert id, value, message); one transaction for all of them.
+        """
+        if not updates:
+            return
+        a = schema.alerts
+        statement = (
+            a.update()
+            .where(a.c.id == sa.bindparam("alert_id"))
+            .values(
+                last_ns=to_ns(now),
+                count=a.c.count + 1,
+                value=sa.bindparam("new_value"),
+                message=sa.bindparam("new_message"),
+            )
+        )
         with self.engine.begin() as connection:
             connection.execute(
-                a.update()
-                .where(a.c.id == alert_id)
-                .values(last_ns=to_ns(now), count=a.c.count + 1, value=value, message=message)
+                statement,
+                [{"alert_id": i, "new_value": v, "new_message": m} for i, v, m in updates],
             )
 
     def set_alert_state(self, alert_id: int, state: str, *, actor: str, now: datetime | None = None,

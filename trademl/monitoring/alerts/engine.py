@@ -45,14 +45,16 @@ class AlertEngine:
         that did something (opened, deduplicated, suppressed, resolved, escalated)."""
         now = now or utcnow()
         actions = []
+        active = self.store.active_alerts(model)
+        touches: list[tuple[int, float | None, str]] = []
         for rule in self.rules:
             verdict = rule.evaluate(facts)
             fingerprint = f"{model}:{rule.name}"
-            existing = self.store.find_alert(fingerprint)
+            existing = active.get(fingerprint)
             if verdict is True:
                 text, value = rule.render(model, facts)
                 if existing is not None:
-                    self.store.touch_alert(existing["id"], value=value, message=text, now=now)
+                    touches.append((existing["id"], value, text))
                     actions.append(_action("deduplicated", rule, existing["id"], text))
                     continue
                 last = self.store.last_resolved(fingerprint)
@@ -72,6 +74,7 @@ class AlertEngine:
                     detail="condition cleared",
                 )  # fmt: skip
                 actions.append(_action("resolved", rule, existing["id"], "condition cleared"))
+        self.store.touch_alerts(touches, now=now)
         actions.extend(self.escalate(now=now))
         return actions
 

@@ -1,0 +1,199 @@
+"""Monitoring benchmarks: store inserts, drift check, alert evaluation.
+
+    .venv/bin/python benchmarks/monitoring.py [--rows 1000000] [--features 200] [--n 100000]
+
+1. Insert throughput into SQLite (WAL, synchronous=FULL), 10K-row batches:
+   ``MonitorStore.log_predictions`` (from a DataFrame, schema with its index) versus
+   SQLAlchemy Core ``executemany`` and the standard library's ``sqlite3`` on the same
+   table and rows, in the same run.
+2. Drift check, ``--features`` x ``--n`` reference vs ``--n`` current: the profile
+   comparison (KS + PSI + Wasserstein) versus a scipy loop (``ks_2samp`` +
+   ``wasserstein_distance``) and a numpy PSI, with the largest KS difference.
+3. One alert-evaluation pass over 100 rules (first pass opens alerts; steady state
+   deduplicates), state in SQLite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sqlite3
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from trademl.monitoring import schema
+from trademl.monitoring.alerts import AlertEngine, AlertRule, LogChannel
+from trademl.monitoring.drift import build_profile, compare_to_profile
+from trademl.monitoring.store import open_store
+
+BATCH = 10_000
+COLUMNS = ["model", "version", "ts", "symbol", "prediction", "proba", "signal",
+           "features_hash", "features", "created_ns", "latency_ms"]  # fmt: skip
+
+
+def _frame(rows: int) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    proba = rng.uniform(size=rows)
+    index = pd.date_range("2024-01-01", periods=rows, freq="1min", tz="UTC", name="timestamp")
+    return pd.DataFrame(
+        {"symbol": "BTCUSDT", "prediction": (proba > 0.5).astype(float), "proba": proba,
+         "signal": np.where(proba > 0.5, 1.0, -1.0)},
+        index=index,
+    )  # fmt: skip
+
+
+def _tuples(frame: pd.DataFrame) -> list[tuple]:
+    ts = frame.index.as_unit("ns").asi8.tolist()
+    n = len(frame)
+    return list(
+        zip(["bench"] * n, ["1"] * n, ts, frame["symbol"].tolist(), frame["prediction"].tolist(),
+            frame["proba"].tolist(), frame["signal"].tolist(), [None] * n, [None] * n, [0] * n,
+            [None] * n, strict=True)
+    )  # fmt: skip
+
+
+def bench_inserts(rows: int, workdir: Path) -> dict[str, float]:
+    frame = _frame(rows)
+    results = {}
+
+    store = open_store(workdir / "store.db")
+    started = time.perf_counter()
+    for i in range(0, rows, BATCH):
+        store.log_predictions(frame.iloc[i : i + BATCH], model="bench", version="1")
+    results["trademl MonitorStore.log_predictions"] = rows / (time.perf_counter() - started)
+    assert store.count("predictions") == rows
+    store.close()
+
+    # the same schema (tables + index) created by the same migrations
+    core = open_store(workdir / "core.db").engine
+    records = [dict(zip(COLUMNS, row, strict=True)) for row in _tuples(frame)]
+    started = time.perf_counter()
+    for i in range(0, rows, BATCH):
+        with core.begin() as connection:
+            connection.execute(schema.predictions.insert(), records[i : i + BATCH])
+    results["SQLAlchemy Core executemany (dicts prepared)"] = rows / (time.perf_counter() - started)
+    core.dispose()
+
+    open_store(workdir / "raw.db").close()
+    connection = sqlite3.connect(workdir / "raw.db")
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=FULL")
+    tuples = _tuples(frame)
+    sql = f"INSERT INTO predictions ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+    started = time.perf_counter()
+    for i in range(0, rows, BATCH):
+        connection.executemany(sql, tuples[i : i + BATCH])
+        connection.commit()
+    results["sqlite3 executemany (tuples prepared)"] = rows / (time.perf_counter() - started)
+    connection.close()
+    return results
+
+
+def bench_drift(n_features: int, n: int) -> dict[str, float]:
+    from scipy import stats
+
+    rng = np.random.default_rng(1)
+    names = [f"f{i}" for i in range(n_features)]
+    ref = pd.DataFrame(rng.standard_normal((n, n_features)), columns=names)
+    shift = np.where(np.arange(n_features) < n_features // 10, 0.05, 0.0)
+    cur = pd.DataFrame(rng.standard_normal((n, n_features)) + shift, columns=names)
+    out = {}
+    started = time.perf_counter()
+    profile = build_profile(ref)
+    out["build_profile (once, at registration) s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    report = compare_to_profile(profile, cur)
+    out["trademl compare_to_profile KS+PSI+W1 s"] = time.perf_counter() - started
+    ref_values, cur_values = ref.to_numpy(), cur.to_numpy()
+    started = time.perf_counter()
+    ks = np.array([stats.ks_2samp(ref_values[:, j], cur_values[:, j]).statistic
+                   for j in range(n_features)])  # fmt: skip
+    out["scipy ks_2samp loop s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    w1 = np.array([stats.wasserstein_distance(ref_values[:, j], cur_values[:, j])
+                   for j in range(n_features)])  # fmt: skip
+    out["scipy wasserstein_distance loop s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    for j in range(n_features):
+        edges = np.quantile(ref_values[:, j], np.linspace(0, 1, 11)[1:-1])
+        r = np.bincount(np.searchsorted(edges, ref_values[:, j]), minlength=10) / n
+        c = np.bincount(np.searchsorted(edges, cur_values[:, j]), minlength=10) / n
+        r, c = np.clip(r, 1e-4, None), np.clip(c, 1e-4, None)
+        np.sum((c - r) * np.log(c / r))
+    out["numpy PSI loop s"] = time.perf_counter() - started
+    out["max |KS - exact KS|"] = float(np.abs(report.table["ks"].to_numpy() - ks).max())
+    out["max |W1 - exact W1| / W1"] = float(
+        np.max(np.abs(report.table["wasserstein"].to_numpy() - w1) / w1)
+    )
+    out["features flagged (true shifted)"] = f"{report.n_drifted} ({n_features // 10})"
+    return out
+
+
+def bench_alerts(workdir: Path, n_rules: int = 100) -> dict[str, float]:
+    logging.getLogger("trademl.alerts").setLevel(logging.CRITICAL + 1)
+    store = open_store(workdir / "alerts.db")
+    rules = [
+        AlertRule.model_validate(
+            {
+                "name": f"rule{i}",
+                "when": f"metric{i % 20} > {i / 100}",
+                "severity": "warning",
+                "channels": ["log"],
+            }
+        )  # fmt: skip
+        for i in range(n_rules)
+    ]
+    engine = AlertEngine(store, rules=rules, channels={"log": LogChannel()})
+    facts = {f"metric{k}": k / 20 for k in range(20)}
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    started = time.perf_counter()
+    first = engine.evaluate("bench", facts, now=now)
+    opened = sum(a["action"] == "opened" for a in first)
+    out = {
+        f"first pass, {n_rules} rules ({opened} alerts opened + sent) s": time.perf_counter()
+        - started
+    }
+    timings = []
+    for k in range(1, 6):
+        started = time.perf_counter()
+        engine.evaluate("bench", facts, now=now + timedelta(minutes=k))
+        timings.append(time.perf_counter() - started)
+    out[f"steady pass, {n_rules} rules (deduplicated), median s"] = float(np.median(timings))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--features", type=int, default=200)
+    parser.add_argument("--n", type=int, default=100_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="trademl-bench-") as tmp:
+        workdir = Path(tmp)
+        print(f"== inserts: {args.rows:,} predictions in {BATCH:,}-row batches, SQLite WAL FULL")
+        inserts = bench_inserts(args.rows, workdir)
+        ours = inserts["trademl MonitorStore.log_predictions"]
+        for name, rate in inserts.items():
+            print(f"  {name:48s} {rate:12,.0f} rows/s   (trademl / this = {ours / rate:.2f}x)")
+        print(f"  target >= 150,000 rows/s: {'met' if ours >= 150_000 else 'NOT met'}")
+        print(f"== drift: {args.features} features x {args.n:,} reference vs {args.n:,} current")
+        drift = bench_drift(args.features, args.n)
+        for name, value in drift.items():
+            print(f"  {name:48s} {value if isinstance(value, str) else f'{value:.4g}'}")
+        ours = drift["trademl compare_to_profile KS+PSI+W1 s"]
+        scipy_total = drift["scipy ks_2samp loop s"] + drift["scipy wasserstein_distance loop s"]
+        print(f"  speed-up vs scipy KS+W1 loops + numpy PSI: "
+              f"{(scipy_total + drift['numpy PSI loop s']) / ours:.1f}x; "
+              f"target <= 1 s: {'met' if ours <= 1 else 'NOT met'}")  # fmt: skip
+        print("== alert evaluation")
+        for name, value in bench_alerts(workdir).items():
+            print(f"  {name:48s} {value:.4f}")
+
+
+if __name__ == "__main__":
+    main()
