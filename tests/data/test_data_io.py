@@ -179,3 +179,30 @@ def test_impossible_dates_are_named_by_row():
         DataError, match=r"not timestamps at row\(s\) 1 \(first: '2023-02-29T00:00:00Z'\)"
     ):
         to_utc_datetimes(text)
+
+
+def test_headerless_binance_kline_dump_with_microseconds(btc, tmp_path):
+    # data.binance.vision monthly files: no header, 12 columns, epoch microseconds (2025+)
+    part = btc.loc["2024-01-01":"2024-01-03"]
+    micros = part.index.asi8 // 1_000
+    raw = pd.DataFrame({"t": micros, **{c: part[c].to_numpy() for c in COLUMNS}})
+    raw["close_time"] = micros + 3_599_999_999
+    for name in ("quote", "trades", "taker_base", "taker_quote", "ignore"):
+        raw[name] = 0
+    path = tmp_path / "BTCUSDT-1h-2024-01.csv"
+    raw.to_csv(path, header=False, index=False)
+    back = load_ohlcv(path)
+    pd.testing.assert_frame_equal(back[COLUMNS], part, check_freq=False)
+    assert "quote_volume" in back.columns and "ignore" in back.columns
+
+
+def test_metatrader_split_date_and_time_columns(tmp_path):
+    path = tmp_path / "EURUSD_H1.csv"
+    path.write_text(
+        "<DATE>,<TIME>,<OPEN>,<HIGH>,<LOW>,<CLOSE>,<TICKVOL>,<VOL>\n"
+        "2024.01.02,00:00,1.1,1.2,1.0,1.15,100,0\n"
+        "2024.01.02,01:00,1.15,1.25,1.1,1.2,120,0\n"
+    )
+    frame = load_ohlcv(path, columns={"volume": "<TICKVOL>"})
+    assert list(frame.index) == list(pd.date_range("2024-01-02", periods=2, freq="h", tz="UTC"))
+    assert frame["volume"].tolist() == [100.0, 120.0]

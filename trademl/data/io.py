@@ -68,7 +68,8 @@ _LIST_LAYOUT = ("timestamp", "open", "high", "low", "close", "volume")
 
 
 def _normalise(name: object) -> str:
-    return re.sub(r"[\s\-]+", "_", str(name).strip().lower())
+    # "<DATE>" (MetaTrader), "Open Time", "open-time" -> "date", "open_time", "open_time"
+    return re.sub(r"[\s\-]+", "_", str(name).strip().strip("<>").lower())
 
 
 def _detect_format(path: Path) -> tuple[Format, bool]:
@@ -85,11 +86,37 @@ def _detect_format(path: Path) -> tuple[Format, bool]:
     return fmt, compressed  # type: ignore[return-value]
 
 
+# Binance's public kline dumps (data.binance.vision) have no header and these 12 columns
+_BINANCE_KLINE = (
+    "timestamp", "open", "high", "low", "close", "volume", "close_time", "quote_volume",
+    "trades", "taker_buy_volume", "taker_buy_quote_volume", "ignore",
+)  # fmt: skip
+
+
+def _is_number(text: object) -> bool:
+    try:
+        float(str(text))
+    except ValueError:
+        return False
+    return True
+
+
 def _read_csv(path: Path) -> pd.DataFrame:
     try:
         # the C engine beats engine="pyarrow" on the common 6-column file (measured in
         # benchmarks/data_io.py); timestamps stay strings and are parsed vectorised later
-        return pd.read_csv(path)
+        frame = pd.read_csv(path)
+        if len(frame.columns) >= 6 and all(_is_number(c) for c in frame.columns[1:6]):
+            # no header row: the first candle was taken for column names
+            width = len(frame.columns)
+            names = (
+                list(_BINANCE_KLINE)
+                if width == 12
+                else [*_LIST_LAYOUT, *(f"column_{i}" for i in range(6, width))]
+            )
+            logger.info("%s has no header; reading columns as %s", path, names)
+            frame = pd.read_csv(path, header=None, names=names)
+        return frame
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty (no header, no rows)") from None
     except (UnicodeDecodeError, pd.errors.ParserError, EOFError, OSError) as exc:
@@ -228,6 +255,23 @@ def _numeric_column(values: pd.Series, name: str, where: str) -> np.ndarray:
     return numbers.to_numpy(dtype="float64", na_value=np.nan)
 
 
+def _join_date_and_time(
+    frame: pd.DataFrame, chosen: dict[str, str], columns: Mapping[str, str] | None
+) -> pd.Series:
+    """The timestamp column, or ``date`` + ``time`` when a file splits them (MetaTrader)."""
+    stamps = frame[chosen["timestamp"]]
+    if (columns and "timestamp" in columns) or _normalise(chosen["timestamp"]) != "date":
+        return stamps
+    time_column = next((c for c in frame.columns if _normalise(c) == "time"), None)
+    if time_column is None or not pd.api.types.is_string_dtype(frame[time_column].dtype):
+        return stamps
+    if not re.fullmatch(r"\d{1,2}:\d\d(:\d\d)?", str(frame[time_column].iloc[0])):
+        return stamps
+    chosen["time"] = time_column  # consumed: not carried over as an extra column
+    dates = stamps.astype("str").str.replace(".", "-", regex=False)  # 2024.01.02 (MetaTrader)
+    return dates + " " + frame[time_column].astype("str")
+
+
 def _standardise(
     frame: pd.DataFrame, columns: Mapping[str, str] | None, unit: str, where: str
 ) -> pd.DataFrame:
@@ -240,7 +284,8 @@ def _standardise(
     chosen = _match_columns(frame, columns, where)
     if len(frame) == 0:
         raise DataError(f"{where}: header only, no candles")
-    index = to_utc_datetimes(frame[chosen["timestamp"]], column=str(chosen["timestamp"]), unit=unit)
+    stamps = _join_date_and_time(frame, chosen, columns)
+    index = to_utc_datetimes(stamps, column=str(chosen["timestamp"]), unit=unit)
     index.name = "timestamp"
     data = {c: _numeric_column(frame[chosen[c]], str(chosen[c]), where) for c in OHLCV_COLUMNS}
     used = set(chosen.values())
