@@ -26,13 +26,11 @@ class ModelSpec(SpecModel):
     # boosted models: stop on a slice carved from the end of each training fold
     early_stopping_rounds: int | None = Field(default=50, ge=1)
     validation_fraction: float = Field(default=0.15, gt=0, lt=0.5)
-    n_jobs: int | None = None
+    # threads per model fit; 1 by default because trials run in parallel processes
+    # (tuning.n_jobs) and OpenMP threads fight badly over a busy machine's cores
+    n_jobs: int | None = Field(default=1, ge=-1)
     # several symbols: one pooled model (symbol as a category feature) or one per symbol
     multi_symbol: Literal["pooled", "per_symbol"] = "pooled"
-    # classification: P(up) above this goes long, below 1 - threshold goes short
-    threshold: float = Field(default=0.5, ge=0.5, lt=1)
-    # long_short trades both ways, long_only never shorts
-    position: Literal["long_short", "long_only"] = "long_short"
 
     @field_validator("kind")
     @classmethod

@@ -68,7 +68,7 @@ class XGBoostModel(TabularModel):
         validation_fraction=0.15,
         purge=0,
         random_state=0,
-        n_jobs=None,
+        n_jobs=1,
     ):
         self.task = task
         self.n_estimators = n_estimators
