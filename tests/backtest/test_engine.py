@@ -16,15 +16,23 @@ def hours(n: int) -> pd.DatetimeIndex:
     return pd.date_range("2024-01-01", periods=n, freq="1h", tz="UTC")
 
 
+def after_fee(equity, held, wanted, fee):
+    """Equity after trading from fraction ``held`` to ``wanted`` of the post-trade equity,
+    paying ``fee`` on the notional: solve E' = E - fee |wanted E' - held E| by iteration."""
+    new = equity
+    for _ in range(60):
+        new = equity - fee * abs(wanted * new - held * equity)
+    return new
+
+
 def loop_backtest(close, target, fee, lag):
-    """An independent bar-by-bar reference: cash and units, rebalanced each bar."""
+    """An independent bar-by-bar reference with the position held as a fraction of equity."""
     executed = np.concatenate([np.zeros(lag), target[: len(target) - lag]])
     held = executed[0]  # a same-bar fill (lag 0) trades at the very first close
-    equity = [1.0 - abs(held) * fee]
+    equity = [after_fee(1.0, 0.0, held, fee)]
     for k in range(1, len(close)):
-        move = held * (close[k] / close[k - 1] - 1)
-        trade_cost = abs(executed[k] - held) * fee
-        equity.append(equity[-1] * (1 + move - trade_cost))
+        moved = equity[-1] * (1 + held * (close[k] / close[k - 1] - 1))
+        equity.append(after_fee(moved, held, executed[k], fee))
         held = executed[k]
     return np.array(equity)
 
@@ -36,7 +44,8 @@ def test_hand_worked_example():
     # lag 1: the long decided at bar 0 fills at bar 1's close and earns bar 2 (-10 %);
     # the flat decided at bar 2 fills at bar 3; the short decided at bar 3 fills at bar 4
     np.testing.assert_array_equal(result.positions.to_numpy(), [0, 1, 1, 0, -1, 0])
-    expected = np.array([0.0, -0.001, -0.1, -0.001, -0.001, -0.001])
+    # buying all-in from cash keeps 1 / (1 + fee); selling out keeps 1 - fee
+    expected = np.array([0.0, 1 / 1.001 - 1, -0.1, -0.001, 1 / 1.001 - 1, -0.001])
     np.testing.assert_allclose(result.returns.to_numpy(), expected, atol=1e-15)
     np.testing.assert_allclose(result.equity.iloc[-1], 1000 * np.prod(1 + expected))
     trades = result.trades
@@ -103,7 +112,8 @@ def test_trade_pnl_adds_up_to_the_equity_change(btc):
     assert len(trades) > 50
     assert trades["pnl"].sum() == pytest.approx(result.equity.iloc[-1] - 10_000, rel=1e-9)
     equity_before = result.equity.shift(1).fillna(10_000)
-    assert trades["fees"].sum() == pytest.approx((result.costs * equity_before).sum(), rel=1e-9)
+    at_trade = equity_before * (1 + result.gross_returns - result.funding)
+    assert trades["fees"].sum() == pytest.approx((result.costs * at_trade).sum(), rel=1e-9)
     assert (trades["exit_time"] >= trades["entry_time"]).all()
     assert set(trades["side"]) == {"long", "short"}
     longs = trades[trades["side"] == "long"]
@@ -119,8 +129,13 @@ def test_slippage_from_the_bar_range(btc):
         high=btc["high"], low=btc["low"],
     )  # fmt: skip
     bar_range = ((btc["high"] - btc["low"]) / btc["close"]).reindex(close.index)
-    expected = plain.returns - plain.turnover * 0.5 * bar_range
+    rate = 0.5 * bar_range
+    held, wanted = ranged.positions.shift(1).fillna(0.0), ranged.positions
+    kept = np.where(wanted >= held, (1 + rate * held) / (1 + rate * wanted),
+                    (1 - rate * held) / (1 - rate * wanted))  # fmt: skip
+    expected = (1 + plain.returns) * kept - 1
     np.testing.assert_allclose(ranged.returns.to_numpy(), expected.to_numpy(), atol=1e-15)
+    assert (ranged.returns <= plain.returns + 1e-15).all()
     with pytest.raises(DataError, match="high and low"):
         run_backtest(close, signal, slippage_range_fraction=0.5)
 
@@ -136,7 +151,7 @@ def test_funding_for_perpetuals(perp):
     # longs pay 1 bp at every funding time after the position is on; shorts receive it
     assert paid.sum() == pytest.approx(0.0001 * (funding.index > close.index[1]).sum())
     assert (long.funding >= 0).all() and (short.funding <= 0).all()
-    assert long.trades["funding"].sum() * -1 < 0
+    assert long.trades["funding"].sum() > 0 > short.trades["funding"].sum()
 
 
 def test_sizing_from_probabilities():

@@ -5,13 +5,18 @@ The model, per bar k (close-to-close return r_k of the asset):
   t + ``execution_lag`` (default 1: never on the signal's own close);
 - the position held during bar k is the one executed at close k - 1, so the gross
   return is ``e[k-1] * r[k]``;
-- trading at close k costs ``|e[k] - e[k-1]| * (fee + slippage)``, as a fraction of
-  equity (fees in bp per side on traded notional; slippage in bp or a fraction of the
-  bar's high-low range);
+- trading at close k from ``e[k-1]`` to ``e[k]`` costs ``c = fee + slippage`` (fees in bp
+  per side; slippage in bp or a fraction of the bar's high-low range) on the traded
+  notional, measured on the equity AFTER the trade, as a broker would: solving
+  ``E' = E - c |e[k] E' - e[k-1] E|`` gives the kept fraction
+  ``(1 + c e[k-1]) / (1 + c e[k])`` when buying and ``(1 - c e[k-1]) / (1 - c e[k])`` when
+  selling (going all-in from cash keeps ``1 / (1 + c)``, exactly vectorbt's fill);
 - funding for perpetuals: ``e[k-1] * sum of funding rates stamped in (t[k-1], t[k]]``
   (a positive rate costs longs and pays shorts);
-- the position is a constant fraction of equity, i.e. rebalanced every bar.
-Net return ``R[k] = gross - costs - funding``; equity compounds ``(1 + R)``.
+- the position is a constant fraction of equity: for 0/1 (all-in long) positions that is
+  exactly holding units; fractional and short positions are rebalanced to their fraction
+  every bar WITHOUT charging that small drift rebalancing.
+Net return ``R[k] = (1 + gross - funding) * kept - 1``; equity compounds ``(1 + R)``.
 """
 
 from __future__ import annotations
@@ -98,18 +103,26 @@ def _one_symbol(
             raise DataError("high/low: missing values or high below low where the range is used")
         slippage = slippage + slippage_range_fraction * bar_range
     cost_rate = fee_bp / 1e4 + slippage
+    if (cost_rate * np.maximum(np.abs(executed), np.abs(previous)) >= 1).any():
+        raise DataError("fees and slippage times the position size reach 100 % of a trade")
     turnover = np.abs(executed - previous)
-    costs = turnover * cost_rate
+    buying = executed >= previous
+    kept = np.where(
+        buying,
+        (1 + cost_rate * previous) / (1 + cost_rate * executed),
+        (1 - cost_rate * previous) / (1 - cost_rate * executed),
+    )
+    costs = 1.0 - kept  # fraction of the equity at the moment of the trade
     funding_rate = _funding_per_bar(close.index, funding)
     funding_paid = previous * funding_rate
-    net = gross - costs - funding_paid
-    growth = np.cumprod(1.0 + net)
-    equity = initial_capital * growth
+    before_trade = 1.0 + gross - funding_paid
+    net = before_trade * kept - 1.0
+    equity = initial_capital * np.cumprod(1.0 + net)
     equity_before = np.empty(n)
     equity_before[0] = initial_capital
     equity_before[1:] = equity[:-1]
     trades = extract_trades(
-        close.index, prices, executed, gross, cost_rate, slippage, funding_paid, equity_before
+        close.index, prices, executed, gross, costs, slippage, funding_paid, equity_before
     )
     return {
         "returns": net,

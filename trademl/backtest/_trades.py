@@ -16,12 +16,13 @@ def extract_trades(
     close: np.ndarray,
     executed: np.ndarray,
     gross: np.ndarray,
-    cost_rate: np.ndarray,
+    costs: np.ndarray,
     slippage_rate: np.ndarray,
     funding: np.ndarray,
     equity_before: np.ndarray,
 ) -> pd.DataFrame:
-    """Trades from executed positions; ``equity_before[k]`` is the equity entering bar k.
+    """Trades from executed positions; ``equity_before[k]`` is the equity entering bar k
+    and ``costs[k]`` the fraction of equity the trade at close k costs.
 
     A trade opens at the close where the position's side changes to long or short and
     closes where the side changes again (a flip closes one trade and opens another at
@@ -37,14 +38,17 @@ def extract_trades(
     change = side != previous_side
     run = np.cumsum(change)
     previous_run = np.concatenate(([0], run[:-1]))
-    turnover = np.abs(executed - previous)
-    old_cost = np.where(change, np.abs(previous), turnover) * cost_rate
-    new_cost = np.where(change, np.abs(executed), 0.0) * cost_rate
+    # on a side change the cost splits in proportion to the two positions' sizes
+    size_old, size_new = np.abs(previous), np.abs(executed)
+    total = np.where(change, size_old + size_new, 1.0)
+    old_share = np.where(change, size_old / np.where(total > 0, total, 1.0), 1.0)
+    at_trade = equity_before * (1.0 + gross - funding)  # equity when the close trades
+    old_cost = at_trade * costs * old_share
+    new_cost = at_trade * costs * (1.0 - old_share)
     n_runs = int(run[-1]) + 1 if n else 1
-    pnl = np.bincount(previous_run, equity_before * (gross - funding - old_cost), n_runs)
-    pnl -= np.bincount(run, equity_before * new_cost, n_runs)
-    fees = np.bincount(previous_run, equity_before * old_cost, n_runs)
-    fees += np.bincount(run, equity_before * new_cost, n_runs)
+    pnl = np.bincount(previous_run, equity_before * (gross - funding) - old_cost, n_runs)
+    pnl -= np.bincount(run, new_cost, n_runs)
+    fees = np.bincount(previous_run, old_cost, n_runs) + np.bincount(run, new_cost, n_runs)
     paid_funding = np.bincount(previous_run, equity_before * funding, n_runs)
 
     starts = np.flatnonzero(change)  # run j (j >= 1) starts at bar starts[j - 1]

@@ -12,7 +12,7 @@ class BacktestResult:
     """Per-bar ``returns`` (net of costs and funding), ``gross_returns``, ``positions``
     (executed, fraction of equity; one column per symbol for a portfolio), ``equity``
     (currency, starting at ``initial_capital``), ``costs`` (fees + slippage as a fraction
-    of equity), ``funding``, ``turnover``, the ``trades`` list and the benchmark's returns.
+    of the equity at the moment of each trade), ``funding``, ``turnover``, the ``trades`` list and the benchmark's returns.
     """
 
     returns: pd.Series
