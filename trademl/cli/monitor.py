@@ -158,7 +158,7 @@ def check(
         for column in ("metric", "live", "baseline", "drop"):
             table.add_column(column, justify="left" if column == "metric" else "right")
         for name, value in result.metrics.items():
-            if name == "n":
+            if name in ("n", "periods_per_year"):
                 continue
             drop = result.facts.get(f"performance.{name}.drop_vs_baseline")
             table.add_row(name, _fmt(value), _fmt(result.baseline.get(name)), _fmt(drop, 3))
@@ -249,7 +249,9 @@ def status(db: str = DB_OPTION, spec_path: Path = SPEC_OPTION) -> None:
             f"{row['checked_at']:%Y-%m-%d %H:%M}" if row else "-",
             f"{last:%Y-%m-%d %H:%M}" if last is not None else "-",
             str(count),
-            "; ".join(row["reasons"])[:120] if row else "",
+            "; ".join(row["reasons"][:2]) + (" ..." if row and len(row["reasons"]) > 2 else "")
+            if row
+            else "",
         )
     console.print(table)
     if not known and not rows:

@@ -192,7 +192,7 @@ def assess_degradation(
                     Finding(
                         metric, "baseline", severity,
                         f"{metric} {value:.3f} is {drop:.3f} worse than the validation "
-                        f"baseline {reference:.3f} (threshold {limit:g})",
+                        f"baseline {reference:.3f} (threshold {limit:.3g})",
                         value, reference,
                     )
                 )  # fmt: skip

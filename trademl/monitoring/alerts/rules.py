@@ -117,7 +117,7 @@ class AlertRule(SpecModel):
                 text = self.message
         else:
             text = " and ".join(str(c) for c in self.when)
-        return f"{model}: {text} [{' and '.join(str(c) for c in self.when)}]", number
+        return f"{text} [{' and '.join(str(c) for c in self.when)}]", number
 
 
 def _safe(facts: dict) -> dict:
