@@ -82,6 +82,13 @@ def search_runs(
         raise TrackingError(f"invalid run filter {filter_string!r}: {exc.message}") from None
     if not include_children and _PARENT in frame.columns:
         frame = frame[frame[_PARENT].isna()]
+        # metrics and params only the children recorded are empty columns now
+        empty = [
+            c
+            for c in frame.columns
+            if c.startswith(("metrics.", "params.")) and frame[c].isna().all()
+        ]
+        frame = frame.drop(columns=empty)
     return frame.reset_index(drop=True)
 
 

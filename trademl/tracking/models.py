@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import warnings
 from importlib import metadata
 from typing import Any
 
 import mlflow
 import mlflow.pyfunc
 import mlflow.sklearn
+from mlflow.types.type_hints import TypeFromExample
 
 from trademl.tracking import _store
 from trademl.tracking.errors import TrackingError
@@ -36,19 +36,15 @@ _MODEL_PACKAGES = {
 }
 
 
-with warnings.catch_warnings():
-    # MLflow suggests type hints for input validation; the signature inferred from the
-    # input example already validates inputs, and hints would fix one input type
-    warnings.simplefilter("ignore", UserWarning)
+class PredictFunctionModel(mlflow.pyfunc.PythonModel):
+    """Pyfunc wrapper for any fitted object with ``predict(X)`` and no MLflow flavor."""
 
-    class PredictFunctionModel(mlflow.pyfunc.PythonModel):
-        """Pyfunc wrapper for any fitted object with ``predict(X)`` and no MLflow flavor."""
+    def __init__(self, model: Any):
+        self.model = model
 
-        def __init__(self, model: Any):
-            self.model = model
-
-        def predict(self, context, model_input, params=None):  # noqa: ARG002 - pyfunc API
-            return self.model.predict(model_input)
+    # TypeFromExample: inputs are validated against the logged input example's type
+    def predict(self, context, model_input: TypeFromExample, params=None):  # noqa: ARG002
+        return self.model.predict(model_input)
 
 
 def _requirements() -> list[str]:
