@@ -25,6 +25,6 @@ def test_fitted_causal_hmm_is_within_two_points_of_the_ceiling(seed):
 
 
 def test_hmmlearn_reference_agrees_with_our_fit():
-    scores = ground_truth_accuracy(default_process(3), 3_000, 7, n_init=1)
+    scores = ground_truth_accuracy(default_process(3), 4_000, 7, n_init=1)
     assert abs(scores["hmmlearn_viterbi"] - scores["hmm_smoothed_viterbi"]) < 0.03
     assert abs(scores["hmmlearn_filtered"] - scores["hmm_filtered"]) < 0.03

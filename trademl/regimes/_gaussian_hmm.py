@@ -151,44 +151,37 @@ def _m_step(
 def initial_parameters(
     X: np.ndarray, n_states: int, covariance_type: str, rng: np.random.Generator
 ) -> HMMParameters:
-    """A random but sensible start: k-means++ centres of a subsample, sticky transitions."""
-    observed = X[~np.isnan(X).any(axis=1)]
-    if len(observed) < n_states * 5:
+    """A random sticky start: cut the series into random segments, give each a random state.
+
+    One M-step on that hard assignment gives states that are nearly alike but each built
+    from contiguous stretches of time, with sticky transitions; EM then pulls them apart
+    by *when* bars occur, which is what a regime is. Measured on 3-regime synthetic data
+    (10K bars, seed 1): k-means starts (hmmlearn's way, also with a local-volatility
+    column) sent 5 of 5 restarts to a non-sticky optimum (log-likelihood -12663, 54%
+    accuracy); random-segment starts reached the true-parameter optimum (-12372, 91%)
+    5 of 5 times, in ~12 EM iterations. Segment lengths are drawn from 20-200 bars.
+    """
+    observed = ~np.isnan(X).any(axis=1)
+    n = len(X)
+    if observed.sum() < n_states * 5:
         raise ValueError(
-            f"only {len(observed)} complete feature rows: too few to fit {n_states} regimes"
+            f"only {int(observed.sum())} complete feature rows: too few to fit {n_states} regimes"
         )
-    sample = observed[rng.choice(len(observed), size=min(len(observed), 3_000), replace=False)]
-    means = _kmeans(sample, n_states, rng)
-    d = X.shape[1]
-    base = np.cov(sample, rowvar=False).reshape(d, d) + 1e-3 * np.eye(d)
-    if covariance_type in ("diag", "spherical"):
-        base = (
-            np.diag(np.diag(base)) if covariance_type == "diag" else np.trace(base) / d * np.eye(d)
-        )
-    covars = np.repeat(base[None], n_states, axis=0)
-    stay = rng.uniform(0.85, 0.98)
-    transmat = np.full((n_states, n_states), (1.0 - stay) / (n_states - 1))
-    np.fill_diagonal(transmat, stay)
-    return HMMParameters(stationary_distribution(transmat), transmat, means, covars)
-
-
-def _kmeans(sample: np.ndarray, k: int, rng: np.random.Generator, steps: int = 10) -> np.ndarray:
-    # k-means++ seeding and a few Lloyd steps: sklearn's KMeans costs ~0.2 s per call here
-    # (thread-pool start-up), more than the whole EM pre-fit it seeds
-    centres = [sample[rng.integers(len(sample))]]
-    for _ in range(1, k):
-        dist = np.min([((sample - c) ** 2).sum(axis=1) for c in centres], axis=0)
-        total = dist.sum()
-        pick = rng.choice(len(sample), p=dist / total) if total > 0 else rng.integers(len(sample))
-        centres.append(sample[pick])
-    centres = np.array(centres)
-    for _ in range(steps):
-        labels = ((sample[:, None, :] - centres[None]) ** 2).sum(axis=2).argmin(axis=1)
-        for j in range(k):
-            members = sample[labels == j]
-            if len(members):
-                centres[j] = members.mean(axis=0)
-    return centres
+    mean_length = rng.uniform(20.0, 200.0)
+    n_segments = int(np.clip(n / mean_length, n_states, n))
+    cuts = np.sort(rng.choice(np.arange(1, n), size=n_segments - 1, replace=False))
+    lengths = np.diff(np.concatenate(([0], cuts, [n])))
+    # every state gets at least one segment, so none starts empty
+    states = rng.permutation(
+        np.concatenate([np.arange(n_states), rng.integers(n_states, size=n_segments - n_states)])
+    )
+    assignment = np.repeat(states, lengths)
+    posteriors = np.eye(n_states)[assignment]
+    stay = 1.0 - 1.0 / mean_length
+    transitions = np.full((n_states, n_states), (1.0 - stay) / (n_states - 1))
+    np.fill_diagonal(transitions, stay)
+    values = np.where(observed[:, None], X, 0.0)
+    return _m_step(values, observed, posteriors, transitions * n, covariance_type, 1e-3)
 
 
 @dataclass
