@@ -121,7 +121,8 @@ def bars_from_frame(
     names = [*PRICE_COLUMNS, *(["volume"] if "volume" in frame.columns else [])]
     for name in names:
         try:
-            values = np.ascontiguousarray(frame[name].to_numpy(dtype=np.float64, na_value=np.nan))
+            # a copy: features may return these arrays, and the output must not alias the input
+            values = np.array(frame[name].to_numpy(dtype=np.float64, na_value=np.nan), copy=True)
         except (TypeError, ValueError) as exc:
             raise DataError(f"ohlcv: column {name!r} is not numeric ({exc})") from None
         bad = ~np.isfinite(values)

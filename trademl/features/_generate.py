@@ -1,9 +1,9 @@
 """``generate_features``: resolve a spec to registered features, compute them on the base and
 higher timeframes, add lags and rolling z-scores, and return one frame aligned to the input.
 
-The output is written column by column into one preallocated array (then wrapped in a
-DataFrame without a copy): inserting hundreds of columns into a DataFrame one at a
-time would cost more than computing them.
+The output frame is built once from the computed arrays without copying them: inserting
+hundreds of columns into a DataFrame one at a time, or stacking them into one block,
+would cost more than computing them.
 """
 
 from __future__ import annotations
@@ -242,8 +242,10 @@ def generate_features(
         raise FeatureError(f"column {dup!r} would be produced twice: check the spec's indicators")
 
     n = len(bars)
-    block = np.empty((n, len(names)), dtype=np.float32 if float32 else np.float64, order="F")
-    position = {name: i for i, name in enumerate(names)}
+    dtype = np.float32 if float32 else np.float64
+    wanted = set(names)
+    columns: dict[str, np.ndarray] = {}
+    seen: set[int] = set()
     blanked: list[str] = []
     for items, timeframe in plans:
         plan_bars = bars
@@ -260,32 +262,39 @@ def generate_features(
         too_short = _check_warmup(items, len(plan_bars), spec.on_short, unit)
         for item in items:
             if item.label in too_short:
-                arrays = [np.full(len(plan_bars), np.nan)] * len(item.feature.outputs)
+                arrays = [np.full(len(plan_bars), np.nan) for _ in item.feature.outputs]
                 blanked += item.columns
             else:
                 arrays = item.feature.run(plan_bars, item.params)
             for column, array in zip(item.columns, arrays, strict=True):
-                j = position.get(column)
-                if j is None:
+                if column not in wanted:
                     continue  # excluded by a glob
                 if source_row is not None:
                     array = np.where(source_row >= 0, array[np.maximum(source_row, 0)], np.nan)
-                block[:, j] = array
+                array = array.astype(dtype, copy=False)
+                if id(array) in seen:  # the frame owns its columns: never two views of one array
+                    array = array.copy()
+                seen.add(id(array))
+                columns[column] = array
 
     for name, source, lag in lag_columns:
-        j = position[source]
-        block[:lag, position[name]] = np.nan
-        block[lag:, position[name]] = block[: n - lag, j]
+        lagged = np.empty(n, dtype=dtype)
+        lagged[:lag] = np.nan
+        lagged[lag:] = columns[source][: n - lag]
+        columns[name] = lagged
     if spec.normalise is not None and norm_source:
-        cols = [position[c] for c in norm_source]
-        zscores = rolling_zscore(block[:, cols], spec.normalise.window)
-        if spec.normalise.mode == "append":
-            targets = [position[f"{c}_z{spec.normalise.window}"] for c in norm_source]
-        else:
-            targets = cols
-        block[:, targets] = zscores
+        window = spec.normalise.window
+        zscores = rolling_zscore(np.column_stack([columns[c] for c in norm_source]), window)
+        zscores = np.asfortranarray(zscores, dtype=dtype)
+        for i, source in enumerate(norm_source):
+            target = f"{source}_z{window}" if spec.normalise.mode == "append" else source
+            columns[target] = zscores[:, i]
 
-    frame = pd.DataFrame(block, index=bars.index.rename("timestamp"), columns=names, copy=False)
+    # one block per column, no copy: stacking 250 columns into one 2-D block first would
+    # touch as much fresh memory again as computing them did
+    frame = pd.DataFrame(
+        {name: columns[name] for name in names}, index=bars.index.rename("timestamp"), copy=False
+    )
     # with on_short="nan": the columns left all-NaN because the series is too short for them
     frame.attrs["too_short"] = blanked
     if cache is not None and key is not None:

@@ -115,13 +115,16 @@ def volume_profile(
         stop = min(start + chunk, len(price_w))
         lo, hi = lowest[start:stop, None], highest[start:stop, None]
         span = np.where(hi > lo, hi - lo, 1.0)
-        # the same arithmetic as np.histogram's uniform-bin fast path
-        index = ((price_w[start:stop] - lo) * (bins / span)).astype(np.int64)
+        # the same arithmetic as np.histogram's uniform-bin fast path, in place to keep the
+        # (rows x window) temporaries to two
+        scaled = np.subtract(price_w[start:stop], lo)
+        scaled *= bins / span
+        index = scaled.astype(np.intp)
         np.clip(index, 0, bins - 1, out=index)
         rows = stop - start
-        flat = index + (np.arange(rows) * bins)[:, None]
+        index += (np.arange(rows) * bins)[:, None]
         profile = np.bincount(
-            flat.ravel(), weights=volume_w[start:stop].ravel(), minlength=rows * bins
+            index.ravel(), weights=volume_w[start:stop].ravel(), minlength=rows * bins
         ).reshape(rows, bins)
         width = span[:, 0] / bins
         top = np.argmax(profile, axis=1)
