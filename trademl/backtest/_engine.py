@@ -36,11 +36,13 @@ def _price_series(values, name: str) -> pd.Series:
     series = pd.to_numeric(values, errors="coerce").astype("float64")
     if len(series) < 2:
         raise DataError(f"{name}: need at least 2 bars, got {len(series)}")
-    if not series.index.is_unique:
-        dup = series.index[series.index.duplicated()][0]
-        raise DataError(f"{name}: duplicate timestamp {dup}")
-    if not series.index.is_monotonic_increasing:
-        raise DataError(f"{name}: the index must be sorted ascending")
+    stamps = series.index.asi8 if isinstance(series.index, pd.DatetimeIndex) else None
+    if stamps is None or not (np.diff(stamps) > 0).all():  # strictly increasing: one pass
+        if not series.index.is_unique:
+            dup = series.index[series.index.duplicated()][0]
+            raise DataError(f"{name}: duplicate timestamp {dup}")
+        if not series.index.is_monotonic_increasing:
+            raise DataError(f"{name}: the index must be sorted ascending")
     bad = ~np.isfinite(series.to_numpy()) | (series.to_numpy() <= 0)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
@@ -82,7 +84,10 @@ def _one_symbol(
 ) -> dict:
     prices = close.to_numpy()
     n = len(prices)
-    wanted = target.reindex(close.index).fillna(0.0).to_numpy(dtype="float64")
+    if target.index.equals(close.index):
+        wanted = target.to_numpy(dtype="float64")
+    else:
+        wanted = target.reindex(close.index).fillna(0.0).to_numpy(dtype="float64")
     executed = np.zeros(n)
     if execution_lag < n:
         executed[execution_lag:] = wanted[: n - execution_lag]
@@ -94,45 +99,56 @@ def _one_symbol(
     previous[0] = 0.0
     previous[1:] = executed[:-1]
     gross = previous * asset
-    slippage = np.full(n, slippage_bp / 1e4)
+    # trades are rare next to bars: cost arithmetic runs on the trade bars only
+    trade_bars = np.flatnonzero(executed != previous)
+    held, wanted_at = previous[trade_bars], executed[trade_bars]
+    slippage = np.full(len(trade_bars), slippage_bp / 1e4)
     if slippage_range_fraction:
         if high is None or low is None:
             raise DataError("slippage_range_fraction needs high and low prices")
-        bar_range = (high.reindex(close.index) - low.reindex(close.index)).to_numpy() / prices
+        spread = (high.reindex(close.index) - low.reindex(close.index)).to_numpy()[trade_bars]
+        bar_range = spread / prices[trade_bars]
         if not np.isfinite(bar_range).all() or (bar_range < 0).any():
             raise DataError("high/low: missing values or high below low where the range is used")
         slippage = slippage + slippage_range_fraction * bar_range
-    cost_rate = fee_bp / 1e4 + slippage
-    if (cost_rate * np.maximum(np.abs(executed), np.abs(previous)) >= 1).any():
+    rate = fee_bp / 1e4 + slippage
+    if (rate * np.maximum(np.abs(held), np.abs(wanted_at)) >= 1).any():
         raise DataError("fees and slippage times the position size reach 100 % of a trade")
-    turnover = np.abs(executed - previous)
-    buying = executed >= previous
     kept = np.where(
-        buying,
-        (1 + cost_rate * previous) / (1 + cost_rate * executed),
-        (1 - cost_rate * previous) / (1 - cost_rate * executed),
+        wanted_at >= held,
+        (1 + rate * held) / (1 + rate * wanted_at),
+        (1 - rate * held) / (1 - rate * wanted_at),
     )
-    costs = 1.0 - kept  # fraction of the equity at the moment of the trade
-    funding_rate = _funding_per_bar(close.index, funding)
-    funding_paid = previous * funding_rate
-    before_trade = 1.0 + gross - funding_paid
-    net = before_trade * kept - 1.0
-    equity = initial_capital * np.cumprod(1.0 + net)
+    funding_paid = None
+    if funding is not None:
+        funding_paid = previous * _funding_per_bar(close.index, funding)
+        net = gross - funding_paid
+    else:
+        net = gross.copy()
+    net[trade_bars] = (1.0 + net[trade_bars]) * kept - 1.0
+    equity = np.cumprod(1.0 + net)
+    equity *= initial_capital
     equity_before = np.empty(n)
     equity_before[0] = initial_capital
     equity_before[1:] = equity[:-1]
     trades = extract_trades(
-        close.index, prices, executed, gross, costs, slippage, funding_paid, equity_before
-    )
+        close.index, prices, executed, previous, gross, funding_paid, equity_before,
+        trade_bars, 1.0 - kept, slippage,
+    )  # fmt: skip
+    costs = np.zeros(n)
+    costs[trade_bars] = 1.0 - kept  # fraction of the equity at the moment of the trade
+    turnover = np.zeros(n)
+    turnover[trade_bars] = np.abs(wanted_at - held)
     return {
         "returns": net,
         "gross": gross,
         "positions": executed,
         "costs": costs,
-        "funding": funding_paid,
+        "funding": np.zeros(n) if funding_paid is None else funding_paid,
         "turnover": turnover,
         "asset": asset,
         "trades": trades,
+        "equity": equity,
     }
 
 
@@ -201,19 +217,19 @@ def run_backtest(
         initial_capital=float(initial_capital),
     )  # fmt: skip
     index = prices.index
-    returns = pd.Series(parts["returns"], index=index, name="returns")
+    returns = pd.Series(parts["returns"], index=index, name="returns", copy=False)
     return BacktestResult(
         returns=returns,
-        gross_returns=pd.Series(parts["gross"], index=index, name="gross_returns"),
-        positions=pd.Series(parts["positions"], index=index, name="position"),
-        equity=pd.Series(
-            float(initial_capital) * np.cumprod(1 + parts["returns"]), index=index, name="equity"
-        ),  # fmt: skip
-        costs=pd.Series(parts["costs"], index=index, name="costs"),
-        funding=pd.Series(parts["funding"], index=index, name="funding"),
-        turnover=pd.Series(parts["turnover"], index=index, name="turnover"),
+        gross_returns=pd.Series(parts["gross"], index=index, name="gross_returns", copy=False),
+        positions=pd.Series(parts["positions"], index=index, name="position", copy=False),
+        equity=pd.Series(parts["equity"], index=index, name="equity", copy=False),
+        costs=pd.Series(parts["costs"], index=index, name="costs", copy=False),
+        funding=pd.Series(parts["funding"], index=index, name="funding", copy=False),
+        turnover=pd.Series(parts["turnover"], index=index, name="turnover", copy=False),
         trades=parts["trades"],
-        benchmark_returns=_benchmark(benchmark, pd.Series(parts["asset"], index=index), index),
+        benchmark_returns=_benchmark(
+            benchmark, pd.Series(parts["asset"], index=index, copy=False), index
+        ),
         initial_capital=float(initial_capital),
     )
 

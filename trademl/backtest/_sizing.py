@@ -54,7 +54,10 @@ def target_positions(
             raise ValueError(f"{name} must be positive, got {name}={value!r}")
     if not 0 <= float(threshold) < 0.5:
         raise ValueError(f"threshold must be in [0, 0.5), got {threshold=}")
-    values = pd.to_numeric(signal_or_proba, errors="coerce").to_numpy(dtype="float64")
+    if pd.api.types.is_numeric_dtype(signal_or_proba.dtype):
+        values = signal_or_proba.to_numpy(dtype="float64")
+    else:
+        values = pd.to_numeric(signal_or_proba, errors="coerce").to_numpy(dtype="float64")
     resolved = detect_kind(values) if kind == "auto" else kind
     if resolved == "proba":
         finite = values[np.isfinite(values)]
@@ -85,4 +88,4 @@ def target_positions(
         side = np.maximum(side, 0.0)
     position = np.minimum(side * size, float(max_leverage))
     position = np.maximum(position, -float(max_leverage)) + 0.0  # +0.0 turns -0.0 into 0.0
-    return pd.Series(position, index=signal_or_proba.index, name="target_position")
+    return pd.Series(position, index=signal_or_proba.index, name="target_position", copy=False)

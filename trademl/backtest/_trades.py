@@ -11,70 +11,92 @@ TRADE_COLUMNS = [
 ]  # fmt: skip
 
 
+def _run_sums(per_bar: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Sum of ``per_bar`` over bars (start, end] of each run, from one cumulative sum."""
+    total = np.concatenate(([0.0], np.cumsum(per_bar)))
+    return total[ends + 1] - total[starts + 1]
+
+
 def extract_trades(
     index: pd.Index,
     close: np.ndarray,
     executed: np.ndarray,
+    previous: np.ndarray,
     gross: np.ndarray,
-    costs: np.ndarray,
-    slippage_rate: np.ndarray,
-    funding: np.ndarray,
+    funding: np.ndarray | None,
     equity_before: np.ndarray,
+    trade_bars: np.ndarray,
+    cost_fraction: np.ndarray,
+    slippage: np.ndarray,
 ) -> pd.DataFrame:
-    """Trades from executed positions; ``equity_before[k]`` is the equity entering bar k
-    and ``costs[k]`` the fraction of equity the trade at close k costs.
+    """Trades from executed positions.
+
+    ``equity_before[k]`` is the equity entering bar k; ``trade_bars`` are the bars whose
+    close trades, each costing ``cost_fraction`` of the equity at that moment (with
+    ``slippage`` of it from slippage, to report fill prices).
 
     A trade opens at the close where the position's side changes to long or short and
     closes where the side changes again (a flip closes one trade and opens another at
-    the same close). Each bar's PnL is split between trades so that the trades' PnL adds
-    up to the equity change: the move on the held position, its funding and any resize
-    cost belong to the trade held during the bar; on a side change the exit part of the
-    cost goes to the old trade and the entry part to the new one.
+    the same close). Each bar's PnL goes to the trade held during the bar (its price
+    move and funding) and each trading close's cost to the trade it changes; on a side
+    change the cost is split in proportion to the old and new sizes. So the trades' PnL
+    adds up exactly to the equity change.
     """
     n = len(executed)
-    side = np.sign(executed)
-    previous = np.concatenate(([0.0], executed[:-1]))
-    previous_side = np.sign(previous)
-    change = side != previous_side
-    run = np.cumsum(change)
-    previous_run = np.concatenate(([0], run[:-1]))
-    # on a side change the cost splits in proportion to the two positions' sizes
-    size_old, size_new = np.abs(previous), np.abs(executed)
-    total = np.where(change, size_old + size_new, 1.0)
-    old_share = np.where(change, size_old / np.where(total > 0, total, 1.0), 1.0)
-    at_trade = equity_before * (1.0 + gross - funding)  # equity when the close trades
-    old_cost = at_trade * costs * old_share
-    new_cost = at_trade * costs * (1.0 - old_share)
-    n_runs = int(run[-1]) + 1 if n else 1
-    pnl = np.bincount(previous_run, equity_before * (gross - funding) - old_cost, n_runs)
-    pnl -= np.bincount(run, new_cost, n_runs)
-    fees = np.bincount(previous_run, old_cost, n_runs) + np.bincount(run, new_cost, n_runs)
-    paid_funding = np.bincount(previous_run, equity_before * funding, n_runs)
+    old_side = np.sign(previous[trade_bars])
+    new_side = np.sign(executed[trade_bars])
+    flips = new_side != old_side
+    starts = trade_bars[flips]  # run j >= 1 starts at starts[j - 1]; run 0 is the flat start
+    ends = np.append(starts[1:], n - 1)  # where the next run starts: this one's exit close
 
-    starts = np.flatnonzero(change)  # run j (j >= 1) starts at bar starts[j - 1]
-    exits = np.append(starts[1:], n - 1)
-    # every run but the last ended at the next side change; the last is still held
+    moved = gross if funding is None else gross - funding
+    pnl = _run_sums(equity_before * moved, starts, ends)
+    paid = (
+        _run_sums(equity_before * funding, starts, ends)
+        if funding is not None
+        else np.zeros(len(starts))
+    )
+    at_trade = equity_before[trade_bars] * (1.0 + moved[trade_bars])
+    cost = at_trade * cost_fraction
+    size_old = np.abs(previous[trade_bars])
+    size_new = np.abs(executed[trade_bars])
+    both = np.where(flips, size_old + size_new, 1.0)
+    old_share = np.where(flips, size_old / np.where(both > 0, both, 1.0), 1.0)
+    # run owning each trade bar: before the bar (old side) and after it (new side)
+    run_old = np.searchsorted(starts, trade_bars, side="left")
+    run_new = np.searchsorted(starts, trade_bars, side="right")
+    n_runs = len(starts) + 1
+    fees = np.bincount(run_old, cost * old_share, n_runs)
+    fees += np.bincount(run_new, cost * (1.0 - old_share), n_runs)
+    fees = fees[1:]
+    pnl = pnl - fees
+
     closed = np.arange(len(starts)) < len(starts) - 1
-    runs = np.arange(1, len(starts) + 1)
-    keep = side[starts] != 0
-    starts, exits, closed, runs = starts[keep], exits[keep], closed[keep], runs[keep]
-    trade_side = side[starts]
+    keep = np.sign(executed[starts]) != 0
+    starts, ends, closed = starts[keep], ends[keep], closed[keep]
+    pnl, fees, paid = pnl[keep], fees[keep], paid[keep]
+    side = np.sign(executed[starts])
+    slip_at = slippage[np.searchsorted(trade_bars, starts)]
+    exit_is_trade = np.isin(ends, trade_bars)
+    slip_exit = np.where(
+        exit_is_trade,
+        slippage[np.minimum(np.searchsorted(trade_bars, ends), len(trade_bars) - 1)],
+        0.0,
+    )
     entry_equity = equity_before[starts]
-    entry_price = close[starts] * (1 + trade_side * slippage_rate[starts])
-    exit_price = close[exits] * (1 - trade_side * slippage_rate[exits])
     trades = pd.DataFrame(
         {
-            "side": np.where(trade_side > 0, "long", "short"),
+            "side": np.where(side > 0, "long", "short"),
             "size": np.abs(executed[starts]),
             "entry_time": index[starts],
-            "exit_time": index[exits],
-            "entry_price": entry_price,
-            "exit_price": exit_price,
-            "pnl": pnl[runs],
-            "return": pnl[runs] / entry_equity,
-            "fees": fees[runs],
-            "funding": paid_funding[runs],
-            "bars": exits - starts,
+            "exit_time": index[ends],
+            "entry_price": close[starts] * (1 + side * slip_at),
+            "exit_price": close[ends] * (1 - side * slip_exit),
+            "pnl": pnl,
+            "return": pnl / entry_equity,
+            "fees": fees,
+            "funding": paid,
+            "bars": ends - starts,
             "closed": closed,
         }
     )
