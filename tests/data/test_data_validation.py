@@ -142,3 +142,13 @@ def test_repair_drops_exact_duplicates_and_sorts_but_refuses_conflicts(clean):
         DataValidationError, match="cannot repair: same timestamp, different values"
     ):
         repair_ohlcv(conflicting, "1h")
+
+
+def test_microsecond_index_gives_the_same_answers(btc_1h):
+    # pandas 3 parses date strings to microsecond resolution; results must not depend on it
+    coarse = btc_1h.copy()
+    coarse.index = coarse.index.as_unit("us")
+    gaps = kinds(find_problems(coarse))["gaps"]
+    assert gaps["count"] == 28 and gaps["missing_bars"] == 128
+    repaired, report = repair_ohlcv(coarse)
+    assert len(report.filled_bars) == 128 and find_problems(repaired) == []

@@ -32,6 +32,11 @@ logger = logging.getLogger(__name__)
 _SHOWN = 5  # rows quoted in a message; the problem dict carries all of them
 
 
+def _nanos(index: pd.DatetimeIndex) -> np.ndarray:
+    # pandas 3 parses strings to microseconds by default; the arithmetic here is in ns
+    return index.as_unit("ns").asi8
+
+
 def _iso(stamps) -> list[str]:
     return [pd.Timestamp(t).strftime("%Y-%m-%dT%H:%M:%SZ") for t in stamps]
 
@@ -93,8 +98,8 @@ def find_gaps(index: pd.DatetimeIndex, timeframe: str | None = None) -> pd.DataF
     """
     timeframe = timeframe or infer_timeframe(index)
     step = timeframe_to_timedelta(timeframe).value
-    order = np.argsort(index.asi8, kind="stable")
-    nanos = index.asi8[order]
+    order = np.argsort(_nanos(index), kind="stable")
+    nanos = _nanos(index)[order]
     keep = np.concatenate([[True], np.diff(nanos) != 0]) if len(nanos) else np.array([], bool)
     nanos, order = nanos[keep], order[keep]
     spacing = np.diff(nanos)
@@ -136,7 +141,7 @@ def find_problems(
     timeframe = timeframe or (infer_timeframe(index) if n > 1 else None)
     values = {c: frame[c].to_numpy(dtype="float64") for c in OHLCV_COLUMNS}
     o, h, lo, c, v = (values[k] for k in OHLCV_COLUMNS)
-    nanos = index.asi8
+    nanos = _nanos(index)
     problems: list[dict] = []
 
     def add(kind: str, what: str, mask_or_rows: np.ndarray, **extra) -> None:
@@ -149,11 +154,9 @@ def find_problems(
     exact = stacked.duplicated(keep="first").to_numpy()
     add("duplicate_rows", "exact duplicate of an earlier row", exact)
     same_time = pd.Series(nanos).duplicated(keep=False).to_numpy()
-    conflicting_times = np.unique(nanos[same_time & ~exact])
-    conflict = np.isin(nanos, conflicting_times) & same_time
-    # a timestamp is conflicting when its copies disagree, i.e. more than one distinct row
-    distinct_per_time = stacked[conflict].drop_duplicates().groupby("_t").size()
-    conflict &= np.isin(nanos, distinct_per_time.index[distinct_per_time > 1].to_numpy())
+    # a repeated timestamp conflicts when its copies are not all identical
+    distinct_rows = stacked[same_time].drop_duplicates().groupby("_t").size()
+    conflict = np.isin(nanos, distinct_rows.index[distinct_rows > 1].to_numpy())
     add("duplicate_timestamps", "same timestamp, different values", conflict)
 
     finite = np.isfinite(np.column_stack([o, h, lo, c, v]))
@@ -284,7 +287,7 @@ def repair_ohlcv(
     _check_shape(frame)
     timeframe = timeframe or infer_timeframe(frame.index)
     report = RepairReport(timeframe=timeframe)
-    nanos = frame.index.asi8
+    nanos = _nanos(frame.index)
     exact = frame[list(OHLCV_COLUMNS)].assign(_t=nanos).duplicated(keep="first").to_numpy()
     report.dropped_duplicates = _iso(frame.index[exact])
     out = frame[~exact]
@@ -298,7 +301,7 @@ def repair_ohlcv(
             f"cannot repair: {problem['message']}; decide which row is right and delete the other",
             [problem],
         )
-    order = np.argsort(out.index.asi8, kind="stable")
+    order = np.argsort(_nanos(out.index), kind="stable")
     report.rows_moved_by_sort = int((order != np.arange(len(order))).sum())
     out = out.iloc[order]
     gaps = find_gaps(out.index, timeframe)
