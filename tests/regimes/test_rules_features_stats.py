@@ -125,3 +125,17 @@ def test_tuning_finds_settings_and_scores_are_comparable(synthetic_frame):
         tune_hmm(frame, feature_sets=[("volatility",)])
     with pytest.raises(ValueError, match="scoring"):
         tune_hmm(frame, scoring="accuracy")
+
+
+def test_models_for_regime_uses_the_model_cards():
+    from trademl.models import for_regime
+    from trademl.regimes import models_for_regime
+    from trademl.regimes.selection import card_conditions
+
+    assert card_conditions("bull") == ["trending"]
+    assert card_conditions("sideways_calm") == ["mean_reverting", "calm"]
+    assert card_conditions("bear_volatile") == ["trending", "volatile"]
+    kinds = {c.kind for c in models_for_regime("sideways")}
+    assert kinds == {c.kind for c in for_regime("mean_reverting")}
+    with pytest.raises(ValueError, match="mid_1"):
+        models_for_regime("mid_1")

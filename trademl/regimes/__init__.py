@@ -25,6 +25,8 @@ _LAZY = {
     "forward_filter": "trademl.regimes._gaussian_hmm",
     "save_detector": "trademl.regimes.persistence",
     "load_detector": "trademl.regimes.persistence",
+    "models_for_regime": "trademl.regimes.selection",
+    "ground_truth_accuracy": "trademl.regimes.evaluation",
 }
 
 __all__ = sorted(_LAZY)
@@ -46,11 +48,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from trademl.regimes._base import NotFittedError, RegimeDetector  # noqa: F401
     from trademl.regimes._gaussian_hmm import forward_filter  # noqa: F401
     from trademl.regimes._naming import match_regimes, regime_names  # noqa: F401
+    from trademl.regimes.evaluation import ground_truth_accuracy  # noqa: F401
     from trademl.regimes.features import regime_features  # noqa: F401
     from trademl.regimes.hmm import HMMRegimeDetector  # noqa: F401
     from trademl.regimes.neural import NNRegimeDetector  # noqa: F401
     from trademl.regimes.persistence import load_detector, save_detector  # noqa: F401
     from trademl.regimes.plotting import plot_regimes  # noqa: F401
     from trademl.regimes.rules import rule_based_regimes  # noqa: F401
+    from trademl.regimes.selection import models_for_regime  # noqa: F401
     from trademl.regimes.statistics import regime_statistics  # noqa: F401
     from trademl.regimes.tuning import tune_hmm  # noqa: F401
