@@ -47,8 +47,14 @@ def as_returns(returns, name: str = "returns") -> pd.Series:
         or pd.api.types.is_bool_dtype(returns.dtype)
     ):
         raise DataError(f"{name}: expected numeric returns, got dtype {returns.dtype}")
-    values = returns.astype("float64")
-    infinite = np.isinf(values.to_numpy())
+    values = returns if returns.dtype == np.float64 else returns.astype("float64")
+    array = values.to_numpy()
+    if len(array) and np.isfinite(array.sum()):
+        # fast path (one pass): a finite sum means no NaN and no infinity
+        if array.min() > 1.0:
+            _warn_prices(name, array[0])
+        return values
+    infinite = np.isinf(array)
     if infinite.any():
         position = int(np.flatnonzero(infinite)[0])
         raise DataError(f"{name}: infinite value at row {position} ({values.index[position]})")
@@ -56,14 +62,18 @@ def as_returns(returns, name: str = "returns") -> pd.Series:
     if n_nan:
         logger.info("%s: dropped %d NaN value(s)", name, n_nan)
         values = values.dropna()
-    if len(values) and bool((values.to_numpy() > 1.0).all()):
-        warnings.warn(
-            f"{name}: every value is above 1 (first {values.iloc[0]:g}); these look like "
-            "prices, not returns. Pass returns, e.g. close.pct_change().",
-            PricesAsReturnsWarning,
-            stacklevel=3,
-        )
+    if len(values) and values.to_numpy().min() > 1.0:
+        _warn_prices(name, values.iloc[0])
     return values
+
+
+def _warn_prices(name: str, first: float) -> None:
+    warnings.warn(
+        f"{name}: every value is above 1 (first {first:g}); these look like prices, not "
+        "returns. Pass returns, e.g. close.pct_change().",
+        PricesAsReturnsWarning,
+        stacklevel=4,
+    )
 
 
 def aligned(returns: pd.Series, other, name: str = "benchmark") -> tuple[np.ndarray, np.ndarray]:

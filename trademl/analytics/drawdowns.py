@@ -16,19 +16,24 @@ from trademl.analytics._input import as_returns
 __all__ = ["drawdown_series", "drawdown_table", "max_drawdown", "time_under_water"]
 
 
-def _underwater(values: np.ndarray) -> np.ndarray:
+def _equity_over_peak(values: np.ndarray) -> np.ndarray:
     equity = np.cumprod(1.0 + values)
-    peak = np.maximum.accumulate(np.concatenate(([1.0], equity)))[1:]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # a peak of 0 or below only happens after a total loss; call that -100 %
-        dd = np.where(peak > 0, equity / np.where(peak > 0, peak, 1.0) - 1.0, -1.0)
-    return dd
+    peak = np.maximum.accumulate(equity)
+    np.maximum(peak, 1.0, out=peak)  # the starting capital is the first peak (never 0)
+    np.divide(equity, peak, out=peak)
+    return peak
+
+
+def _underwater(values: np.ndarray) -> np.ndarray:
+    ratio = _equity_over_peak(values)
+    ratio -= 1.0
+    return ratio
 
 
 def _max_drawdown(values: np.ndarray) -> float:
     if len(values) == 0:
         return float("nan")
-    return float(min(_underwater(values).min(), 0.0))
+    return float(min(_equity_over_peak(values).min() - 1.0, 0.0))
 
 
 def drawdown_series(returns) -> pd.Series:

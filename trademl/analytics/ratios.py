@@ -38,21 +38,28 @@ def per_period_rate(annual_rate: float, ppy: float) -> float:
     return (1.0 + annual_rate) ** (1.0 / ppy) - 1.0
 
 
+def _is_constant(values: np.ndarray, std: float, mean: float) -> bool:
+    # identical values leave a ~1e-18 residue in the std, not 0: check them exactly
+    return std == 0 or (std < 1e-10 * max(abs(mean), 1e-300) and values.max() == values.min())
+
+
 def _sharpe(values: np.ndarray, ppy: float, rf_period: float = 0.0) -> float:
-    if len(values) < 2 or values.max() == values.min():
+    if len(values) < 2:
         return NAN
-    excess = values - rf_period
+    excess = values - rf_period if rf_period else values
+    mean = float(excess.mean())
     std = float(np.std(excess, ddof=1))
-    if std == 0:
+    if _is_constant(excess, std, mean):
         return NAN
-    return float(excess.mean() / std * np.sqrt(ppy))
+    return float(mean / std * np.sqrt(ppy))
 
 
 def _sortino(values: np.ndarray, ppy: float, mar_period: float = 0.0) -> float:
     if len(values) < 1:
         return NAN
-    excess = values - mar_period
-    downside = float(np.sqrt(np.mean(np.minimum(excess, 0.0) ** 2)))
+    excess = values - mar_period if mar_period else values
+    below = np.minimum(excess, 0.0)
+    downside = float(np.sqrt(np.dot(below, below) / len(below)))
     if downside == 0:
         return NAN
     return float(excess.mean() / downside * np.sqrt(ppy))
