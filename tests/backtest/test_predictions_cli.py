@@ -87,6 +87,8 @@ def tracked_run(tmp_path, monkeypatch, predictions_file):
     experiment = mlflow.create_experiment("bt", artifact_location=(tmp_path / "art").as_uri())
     with mlflow.start_run(experiment_id=experiment) as run:
         mlflow.log_artifact(str(predictions_file), artifact_path="predictions")
+        # the run's own spec: its backtest settings are the default for this run
+        mlflow.log_text("name: demo\nbacktest:\n  fee_bp: 25\n", "spec/experiment.yaml")
     with mlflow.start_run(experiment_id=experiment) as empty:
         mlflow.log_param("nothing", 1)
     return run.info.run_id, empty.info.run_id
@@ -99,6 +101,8 @@ def test_backtest_and_report_from_a_tracked_run(cli, tracked_run, predictions_fi
     assert code == 0, err
     from_run = json.loads(out)
     code, out, _ = cli("backtest", "--predictions", predictions_file, "--json")
+    assert from_run != json.loads(out)  # 10 bp default here, the run's spec says 25
+    code, out, _ = cli("backtest", "--predictions", predictions_file, "--fee-bp", "25", "--json")
     assert from_run == json.loads(out)
     code, out, err = cli("report", "--run-id", run_id, "-o", tmp_path / "run.xlsx",
                          "--mc-paths", "200")  # fmt: skip

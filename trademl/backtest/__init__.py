@@ -11,6 +11,7 @@ from __future__ import annotations
 from trademl.backtest._engine import run_backtest
 from trademl.backtest._predictions import (
     backtest_predictions,
+    backtest_spec_from_run,
     load_predictions,
     predictions_from_run,
 )
@@ -20,6 +21,7 @@ from trademl.backtest.result import BacktestResult
 __all__ = [
     "BacktestResult",
     "backtest_predictions",
+    "backtest_spec_from_run",
     "detect_kind",
     "load_predictions",
     "predictions_from_run",

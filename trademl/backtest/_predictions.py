@@ -93,6 +93,27 @@ def predictions_from_run(run_id: str) -> pd.DataFrame:
     return _checked(frame, f"run {run_id}")
 
 
+SPEC_ARTIFACT = "spec/experiment.yaml"
+
+
+def backtest_spec_from_run(run_id: str):
+    """The ``backtest:`` settings the run was made with (from its logged spec), or None."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from trademl.config import load_spec
+
+    mlflow.set_tracking_uri(_tracking_uri())
+    with tempfile.TemporaryDirectory(prefix="trademl-spec-") as folder:
+        try:
+            local = mlflow.artifacts.download_artifacts(
+                run_id=run_id, artifact_path=SPEC_ARTIFACT, dst_path=folder
+            )
+        except (MlflowException, OSError):
+            return None
+        return load_spec(local).backtest
+
+
 def backtest_predictions(predictions: pd.DataFrame, spec=None, **overrides):
     """Backtest a predictions frame (one or many symbols) with a ``BacktestSpec``.
 

@@ -43,11 +43,18 @@ def _summary_table(summary: dict, title: str):
     return table
 
 
-def _backtest_settings(spec_path: Path | None, overrides: dict):
+def _backtest_settings(spec_path: Path | None, overrides: dict, run_id: str | None = None):
+    """Settings: the --spec file's, else the tracked run's own, else defaults; then options."""
+    from trademl.backtest import backtest_spec_from_run
     from trademl.config import load_spec
     from trademl.config.backtest import BacktestSpec
 
-    base = load_spec(spec_path).backtest if spec_path else BacktestSpec()
+    base = None
+    if spec_path:
+        base = load_spec(spec_path).backtest
+    elif run_id:
+        base = backtest_spec_from_run(run_id)
+    base = base if base is not None else BacktestSpec()
     chosen = {k: v for k, v in overrides.items() if v is not None}
     try:
         return BacktestSpec.model_validate(base.model_dump() | chosen)
@@ -118,6 +125,7 @@ def backtest(
             "allow_short": False if long_only else None, "execution_lag": lag,
             "initial_capital": capital,
         },
+        run_id,
     )  # fmt: skip
     frame = _predictions(run_id, predictions)
     result = backtest_predictions(frame, settings)
@@ -178,7 +186,7 @@ def report(
         from trademl.backtest import backtest_predictions
 
         settings = _backtest_settings(
-            None, {"sizing": sizing, "fee_bp": fee_bp, "slippage_bp": slippage_bp}
+            None, {"sizing": sizing, "fee_bp": fee_bp, "slippage_bp": slippage_bp}, run_id
         )
         frame = _predictions(run_id, predictions)
         result = backtest_predictions(frame, settings)
