@@ -62,7 +62,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "volume": ("volume", "vol", "v", "base_volume", "volume_base", "volume_traded"),
 }  # fmt: skip
 # "Volume USDT" style columns name the currency; quote-currency volume is the fallback
-_QUOTE_CURRENCIES = {"usdt", "usd", "usdc", "busd", "eur", "tusd", "fdusd", "dai", "btc_quote"}
+_QUOTE_CURRENCIES = {"usdt", "usd", "usdc", "busd", "eur", "tusd", "fdusd", "dai", "quote"}
 # the freqtrade / ccxt JSON layout: one list per candle
 _LIST_LAYOUT = ("timestamp", "open", "high", "low", "close", "volume")
 
