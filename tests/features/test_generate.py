@@ -37,6 +37,11 @@ def test_default_set_has_over_200_named_columns_aligned_to_the_input(btc, defaul
                           "microstructure"}  # fmt: skip
 
 
+def test_threads_give_the_same_frame(btc, default_frame):
+    threaded = generate_features(btc, {"n_jobs": 2})
+    pd.testing.assert_frame_equal(threaded, default_frame)
+
+
 def test_higher_timeframe_lags_normalise_and_excludes(btc):
     spec = {
         "indicators": ["rsi", {"name": "sma", "params": {"timeperiod": [20, 50]}}],

@@ -77,6 +77,9 @@ class FeatureSpec(SpecModel):
     on_short: Literal["raise", "nan"] = "raise"
     # NaNs in the input OHLCV: raise naming column and rows, or warn once and let them propagate
     on_nan: Literal["raise", "warn"] = "raise"
+    # threads computing features (TA-Lib and numpy release the GIL); None: one per CPU core.
+    # 1 by default: on a busy shared machine extra threads only add contention
+    n_jobs: int | None = Field(1, ge=1)
 
     @field_validator("lags")
     @classmethod
