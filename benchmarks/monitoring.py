@@ -32,8 +32,8 @@ from trademl.monitoring.drift import build_profile, compare_to_profile
 from trademl.monitoring.store import open_store
 
 BATCH = 10_000
-COLUMNS = ["model", "version", "ts", "symbol", "prediction", "proba", "signal",
-           "features_hash", "features", "created_ns", "latency_ms"]  # fmt: skip
+# the columns MonitorStore writes for this frame (absent optional columns stay NULL)
+COLUMNS = ["model", "version", "ts", "symbol", "prediction", "created_ns", "proba", "signal"]
 
 
 def _frame(rows: int) -> pd.DataFrame:
@@ -52,8 +52,7 @@ def _tuples(frame: pd.DataFrame) -> list[tuple]:
     n = len(frame)
     return list(
         zip(["bench"] * n, ["1"] * n, ts, frame["symbol"].tolist(), frame["prediction"].tolist(),
-            frame["proba"].tolist(), frame["signal"].tolist(), [None] * n, [None] * n, [0] * n,
-            [None] * n, strict=True)
+            [0] * n, frame["proba"].tolist(), frame["signal"].tolist(), strict=True)
     )  # fmt: skip
 
 

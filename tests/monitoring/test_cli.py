@@ -121,3 +121,16 @@ def test_cli_drift_between_two_files(tmp_path, btc_features, cli):
     assert payload["n_drifted"] == 0 and payload["drift_detected"] is False
     code, _, err = cli("monitor", "drift", ref, tmp_path / "missing.csv")
     assert code == 2 and "missing.csv: file not found" in err
+
+
+def test_silence_raises_the_no_predictions_alert(monitored):
+    store, _ = monitored
+    later = datetime.now(UTC) + pd.Timedelta(hours=2)
+    result = run_check(store, "btc-dir", since="1h", now=later)
+    assert result.n_predictions == 0
+    assert result.facts["stream.minutes_since_last_prediction"] > 119
+    assert result.status == "failing"
+    assert any("no prediction for" in reason for reason in result.reasons)
+    opened = [a for a in result.alerts if a["action"] == "opened"]
+    assert [a["rule"] for a in opened] == ["no_predictions"]
+    assert opened[0]["severity"] == "critical"

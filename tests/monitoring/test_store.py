@@ -168,16 +168,22 @@ def test_several_processes_write_postgres_without_loss(pg_store_url):
 def test_retention_deletes_old_rows_but_keeps_open_alerts(tmp_path):
     store = open_store(tmp_path / "r.db")
     store.log_predictions(_predictions(48, start="2024-01-01"), model="m", version="1")
-    store.log_predictions(_predictions(48, start="2024-03-01"), model="m", version="1")
-    now = pd.Timestamp("2024-03-03", tz="UTC").to_pydatetime()
+    now = pd.Timestamp.now(tz="UTC").to_pydatetime()
+    # rows recorded 100 days ago (retention counts from when a row was recorded)
+    with store.engine.begin() as connection:
+        connection.execute(
+            schema.predictions.update()
+            .where(schema.predictions.c.id <= 20)
+            .values(created_ns=int((pd.Timestamp(now) - pd.Timedelta(days=100)).value))
+        )
     old_open = store.open_alert(fingerprint="m:a", rule="a", model="m", severity="warning",
                                 message="x", value=1.0, now=now - pd.Timedelta(days=100))  # fmt: skip
     old_done = store.open_alert(fingerprint="m:b", rule="b", model="m", severity="warning",
                                 message="x", value=1.0, now=now - pd.Timedelta(days=100))  # fmt: skip
     store.set_alert_state(old_done, "resolved", actor="ops", now=now - pd.Timedelta(days=99))
     deleted = store.apply_retention("30d", now=now)
-    assert deleted["predictions"] == 48 and deleted["alerts"] == 1
-    assert store.count("predictions") == 48
+    assert deleted["predictions"] == 20 and deleted["alerts"] == 1
+    assert store.count("predictions") == 28
     assert store.alerts()["id"].tolist() == [old_open]
 
 

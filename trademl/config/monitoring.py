@@ -65,19 +65,14 @@ class DegradationSpec(SpecModel):
 class DriftSpec(SpecModel):
     alpha: float = Field(default=0.01, gt=0, lt=1)
     psi_bins: int = Field(default=10, ge=2, le=100)
-    # number of quantiles kept per feature in the reference profile (KS error <= 1/(n-1))
-    profile_quantiles: int = Field(default=1001, ge=11, le=100_001)
-    # the share of drifted features that raises the drift-share alert by default
-    share_threshold: float = Field(default=0.3, ge=0, le=1)
 
 
 class MonitoringSpec(SpecModel):
     # SQLAlchemy URL; default is a SQLite file in the working directory.
     # The TRADEML_MONITOR_DB environment variable overrides it.
     db_url: str | None = None
-    # outcomes per rolling-metric window
-    window: int = Field(default=500, ge=10)
     periods_per_year: float | None = Field(default=None, gt=0)
+    # each check deletes rows recorded more than this many days ago (None: keep all)
     retention_days: int | None = Field(default=90, ge=1)
     degradation: DegradationSpec = Field(default_factory=DegradationSpec)
     drift: DriftSpec = Field(default_factory=DriftSpec)

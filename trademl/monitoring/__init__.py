@@ -22,6 +22,10 @@ _LAZY = {
     "detect_concept_drift": "trademl.monitoring.concept",
     "PredictionAnomalyDetector": "trademl.monitoring.anomaly",
     "run_check": "trademl.monitoring.check",
+    "register_reference": "trademl.monitoring.check",
+    "AlertEngine": "trademl.monitoring.alerts",
+    "default_rules": "trademl.monitoring.alerts",
+    "load_rules": "trademl.monitoring.alerts",
     "CheckResult": "trademl.monitoring.check",
 }
 

@@ -265,6 +265,8 @@ def run_check(
                 )
             )  # fmt: skip
 
+    if spec.retention_days:
+        store.apply_retention(timedelta(days=spec.retention_days), now=now)
     status, reasons = health_from_findings(findings)
     store.save_health(model=model, version=version, status=status, reasons=reasons)
     facts = {k: float(v) for k, v in facts.items() if v is not None and not np.isnan(v)}

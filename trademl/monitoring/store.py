@@ -236,30 +236,27 @@ class MonitorStore:
         _require(frame, ["prediction"], what)
         _finite(frame, "prediction", what)
         n = len(frame)
-        ts = _timestamps(frame, what).tolist()
-        texts, hashes = _features_json(features, n)
-        nan = pd.Series(np.full(n, np.nan), index=frame.index)
         created = to_ns(utcnow())
-        columns = [
-            "model", "version", "ts", "symbol", "prediction", "proba", "signal",
-            "features_hash", "features", "created_ns", "latency_ms",
-        ]  # fmt: skip
-        rows = list(
-            zip(
-                [model] * n,
-                [version] * n,
-                ts,
-                _symbols(frame, n),
-                frame["prediction"].astype(float).tolist(),
-                _nullable(frame.get("proba", nan)),
-                _nullable(frame.get("signal", nan)),
-                hashes,
-                texts,
-                [created] * n,
-                _nullable(frame.get("latency_ms", nan)),
-                strict=True,
-            )
-        )
+        # only the columns present are sent: each bound parameter costs per row, and an
+        # absent column is NULL anyway
+        columns = ["model", "version", "ts", "symbol", "prediction", "created_ns"]
+        values = [
+            [model] * n,
+            [version] * n,
+            _timestamps(frame, what).tolist(),
+            _symbols(frame, n),
+            frame["prediction"].astype(float).tolist(),
+            [created] * n,
+        ]
+        for optional in ("proba", "signal", "latency_ms"):
+            if optional in frame.columns:
+                columns.append(optional)
+                values.append(_nullable(frame[optional]))
+        if features is not None:
+            texts, hashes = _features_json(features, n)
+            columns += ["features", "features_hash"]
+            values += [texts, hashes]
+        rows = list(zip(*values, strict=True))
         self._insert_many(schema.predictions, columns, rows)
         return n
 
@@ -678,16 +675,18 @@ class MonitorStore:
 
     # --------------------------------------------------------------- retention
     def apply_retention(self, keep: str | timedelta, *, now: datetime | None = None) -> dict:
-        """Delete rows older than ``keep`` (e.g. ``"90d"``); open alerts are always kept.
+        """Delete rows recorded more than ``keep`` ago (e.g. ``"90d"``); open alerts stay.
 
         Returns the number of rows deleted per table.
         """
         cutoff = to_ns((now or utcnow()) - parse_duration(keep, name="retention"))
         deleted: dict[str, int] = {}
         with self.engine.begin() as connection:
+            # by the time a row was recorded, not the bar it is about: a backfill of
+            # old bars must not be deleted on arrival
             for table, column in (
-                (schema.predictions, schema.predictions.c.ts),
-                (schema.outcomes, schema.outcomes.c.ts),
+                (schema.predictions, schema.predictions.c.created_ns),
+                (schema.outcomes, schema.outcomes.c.created_ns),
                 (schema.metric_snapshots, schema.metric_snapshots.c.created_ns),
                 (schema.drift_results, schema.drift_results.c.created_ns),
                 (schema.health, schema.health.c.ts),
