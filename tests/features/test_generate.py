@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import warnings
 
 import numpy as np
@@ -125,19 +124,25 @@ def test_float32_halves_memory_and_keeps_values(btc):
 
 
 def test_disk_cache_is_keyed_by_data_and_spec(tmp_path, btc):
-    spec = {"categories": ["trend", "momentum", "volatility"], "exclude": ["garch_*"]}
-    started = time.perf_counter()
-    first = generate_features(btc, spec, cache_dir=tmp_path)
-    cold = time.perf_counter() - started
-    assert len(list(tmp_path.glob("*.parquet"))) == 1
-    started = time.perf_counter()
-    again = generate_features(btc, spec, cache_dir=tmp_path)
-    warm = time.perf_counter() - started
-    pd.testing.assert_frame_equal(first, again)
-    assert warm < cold
-    generate_features(btc.iloc[:-1], spec, cache_dir=tmp_path)  # other data
-    generate_features(btc, {**spec, "exclude": []}, cache_dir=tmp_path)  # other spec
-    assert len(list(tmp_path.glob("*.parquet"))) == 3
+    calls = []
+
+    @feature("counted_close", category="statistical", replace=True)
+    def counted_close(bars):
+        calls.append(len(bars))
+        return bars.close / bars.close[0]
+
+    try:
+        spec = {"indicators": ["counted_close", "rsi", "macd", "bbands"]}
+        first = generate_features(btc, spec, cache_dir=tmp_path)
+        assert len(list(tmp_path.glob("*.parquet"))) == 1 and calls == [len(btc)]
+        again = generate_features(btc, spec, cache_dir=tmp_path)
+        assert calls == [len(btc)]  # served from disk: nothing recomputed
+        pd.testing.assert_frame_equal(first, again)
+        generate_features(btc.iloc[:-1], spec, cache_dir=tmp_path)  # other data
+        generate_features(btc, {**spec, "exclude": ["rsi_7"]}, cache_dir=tmp_path)  # other spec
+        assert len(calls) == 3 and len(list(tmp_path.glob("*.parquet"))) == 3
+    finally:
+        unregister("counted_close")
 
 
 def test_user_feature_via_decorator_gets_the_same_checks(btc):
