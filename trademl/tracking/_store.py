@@ -6,6 +6,7 @@ trademl sets it, so every other module can just ask for ``client()``.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -68,9 +69,14 @@ def tracking_uri() -> str:
     return str(_state["uri"])
 
 
-def client() -> MlflowClient:
-    uri = tracking_uri()
+@functools.cache
+def _client_for(uri: str) -> MlflowClient:
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def client() -> MlflowClient:
+    """A client of the configured store (one per URI: building one resolves its stores)."""
+    return _client_for(tracking_uri())
 
 
 def is_database_store(uri: str | None = None) -> bool:

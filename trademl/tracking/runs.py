@@ -126,11 +126,14 @@ def log_metrics_batch(
     metrics: Mapping[str, float],
     step: int | None = None,
     *,
+    params: Mapping[str, Any] | None = None,
     run_id: str | None = None,
 ) -> None:
     """Log many metrics of one step in one round trip (``MlflowClient.log_batch``).
 
-    ``step`` is the fold, epoch or trial number (0 when omitted).
+    ``step`` is the fold, epoch or trial number (0 when omitted). ``params`` (at most
+    100, e.g. a trial's hyperparameters) ride along in the same call, which keeps a
+    child run at one write besides its start and end.
     """
     run_id = active_run_id(run_id)
     if step is not None and (not isinstance(step, int) or isinstance(step, bool) or step < 0):
@@ -146,8 +149,15 @@ def log_metrics_batch(
             raise ValueError(f"metric {key!r} is infinite ({value!r}); MLflow cannot store it")
         entries.append(Metric(str(key), number, timestamp, step or 0))
     client = _store.client()
-    for start in range(0, len(entries), MAX_METRICS_PER_BATCH):
-        client.log_batch(run_id, metrics=entries[start : start + MAX_METRICS_PER_BATCH])
+    flat = [Param(k, v) for k, v in flatten_params(dict(params or {})).items()]
+    if len(flat) > MAX_PARAMS_TAGS_PER_BATCH:
+        log_params(dict(params or {}), run_id=run_id)
+        flat = []
+    if not entries and not flat:
+        return
+    for start in range(0, max(len(entries), 1), MAX_METRICS_PER_BATCH):
+        chunk = entries[start : start + MAX_METRICS_PER_BATCH]
+        client.log_batch(run_id, metrics=chunk, params=flat if start == 0 else [])
 
 
 def log_features(names: Sequence[str], *, run_id: str | None = None) -> None:

@@ -1,0 +1,208 @@
+"""Overhead of tracking a 50-fold x 20-trial study with trademl, against the same study untracked.
+
+1,000 child runs (one per trial and fold) with 10 metrics and 2 params each, under one
+parent run, on a fresh MLflow SQLite store. Measured in the same process and run:
+
+- untracked: the study's own work only (a ridge fit and 10 metrics on real BTC/USDT 1h);
+- trademl:   ``start_run(nested=True)`` + ``log_metrics_batch(metrics, params=...)`` per child;
+- MLflow log_batch (reference): bare ``mlflow.start_run(nested=True)`` + ``MlflowClient.log_batch``;
+- MLflow one call per value (reference, on 100 children): ``mlflow.log_param``/``log_metric``.
+
+Per-run overhead = (tracked - untracked) / children. Target: trademl <= 35 ms per run.
+Usage: .venv/bin/python benchmarks/tracking.py [--folds 50] [--trials 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "BTCUSDT_1h_2017-2026.csv.gz"
+N_METRICS = 10
+
+
+def study_data(folds: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Walk-forward folds of lagged-return features -> next return, on real BTC candles."""
+    close = pd.read_csv(DATA, usecols=["close"])["close"].to_numpy()
+    returns = np.diff(np.log(close))
+    lags = np.column_stack([returns[5 - k : len(returns) - k] for k in range(1, 6)])
+    target = returns[5:]
+    size = len(target) // (folds + 1)
+    out = []
+    for fold in range(folds):
+        train = slice(fold * size, (fold + 1) * size)
+        test = slice((fold + 1) * size, (fold + 2) * size)
+        out.append((lags[train], target[train], lags[test], target[test]))
+    return out
+
+
+def evaluate(fold_data, alpha: float) -> dict[str, float]:
+    """The study's real work for one (trial, fold): ridge fit, 10 out-of-sample metrics."""
+    x_train, y_train, x_test, y_test = fold_data
+    coef = np.linalg.solve(
+        x_train.T @ x_train + alpha * np.eye(x_train.shape[1]), x_train.T @ y_train
+    )
+    pred = x_test @ coef
+    pnl = np.sign(pred) * y_test
+    std = pnl.std() or 1e-12
+    equity = np.cumsum(pnl)
+    return {
+        "sharpe": float(pnl.mean() / std * np.sqrt(24 * 365)),
+        "hit_rate": float((np.sign(pred) == np.sign(y_test)).mean()),
+        "mean_pnl": float(pnl.mean()),
+        "std_pnl": float(std),
+        "max_drawdown": float((equity - np.maximum.accumulate(equity)).min()),
+        "total_return": float(equity[-1]),
+        "mse": float(((pred - y_test) ** 2).mean()),
+        "corr": float(np.corrcoef(pred, y_test)[0, 1]),
+        "turnover": float(np.abs(np.diff(np.sign(pred))).mean()),
+        "exposure": float((pred != 0).mean()),
+    }
+
+
+def fresh_store(template: Path, folder: Path) -> str:
+    folder.mkdir(parents=True)
+    shutil.copyfile(template, folder / "mlruns.db")
+    return f"sqlite:///{folder / 'mlruns.db'}"
+
+
+def run_untracked(data, alphas) -> float:
+    start = time.perf_counter()
+    for alpha in alphas:
+        for fold_data in data:
+            evaluate(fold_data, alpha)
+    return time.perf_counter() - start
+
+
+def run_trademl(data, alphas, uri: str, artifacts: str) -> float:
+    from trademl.config import ExperimentSpec
+    from trademl.tracking import configure, log_metrics_batch, start_run
+
+    spec = ExperimentSpec(name="bench-trademl", tracking={"uri": uri, "artifact_root": artifacts})
+    configure(spec.tracking)
+    start = time.perf_counter()
+    with start_run(spec, run_name="study"):
+        for trial, alpha in enumerate(alphas):
+            for fold, fold_data in enumerate(data):
+                with start_run(spec, nested=True, run_name=f"t{trial}-f{fold}"):
+                    metrics = evaluate(fold_data, alpha)
+                    log_metrics_batch(metrics, step=fold, params={"alpha": alpha, "fold": fold})
+    return time.perf_counter() - start
+
+
+def run_mlflow_batch(data, alphas, uri: str, artifacts: str) -> float:
+    import mlflow
+    from mlflow.entities import Metric, Param
+
+    mlflow.set_tracking_uri(uri)
+    client = mlflow.MlflowClient(uri)
+    experiment = client.create_experiment(
+        "bench-mlflow", artifact_location=Path(artifacts).as_uri()
+    )
+    start = time.perf_counter()
+    with mlflow.start_run(experiment_id=experiment, run_name="study"):
+        for trial, alpha in enumerate(alphas):
+            for fold, fold_data in enumerate(data):
+                with mlflow.start_run(nested=True, run_name=f"t{trial}-f{fold}") as child:
+                    metrics = evaluate(fold_data, alpha)
+                    now = int(time.time() * 1000)
+                    client.log_batch(
+                        child.info.run_id,
+                        metrics=[Metric(k, v, now, fold) for k, v in metrics.items()],
+                        params=[Param("alpha", str(alpha)), Param("fold", str(fold))],
+                    )
+    return time.perf_counter() - start
+
+
+def run_mlflow_per_value(data, alphas, uri: str, artifacts: str) -> float:
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    experiment = mlflow.MlflowClient(uri).create_experiment(
+        "bench-mlflow-per-value", artifact_location=Path(artifacts).as_uri()
+    )
+    start = time.perf_counter()
+    with mlflow.start_run(experiment_id=experiment, run_name="study"):
+        for trial, alpha in enumerate(alphas):
+            for fold, fold_data in enumerate(data):
+                with mlflow.start_run(nested=True, run_name=f"t{trial}-f{fold}"):
+                    metrics = evaluate(fold_data, alpha)
+                    mlflow.log_param("alpha", alpha)
+                    mlflow.log_param("fold", fold)
+                    for key, value in metrics.items():
+                        mlflow.log_metric(key, value, step=fold)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folds", type=int, default=50)
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--per-value-children", type=int, default=100)
+    args = parser.parse_args()
+
+    import mlflow
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    data = study_data(args.folds)
+    alphas = list(np.geomspace(1e-4, 10, args.trials))
+    children = args.folds * args.trials
+    root = Path(tempfile.mkdtemp(prefix="trademl-bench-tracking-"))
+    try:
+        template = root / "template.db"
+        t0 = time.perf_counter()
+        SqlAlchemyStore(f"sqlite:///{template}", str(root / "unused")).engine.dispose()
+        print(
+            f"MLflow {mlflow.__version__}, SQLite store schema created in {time.perf_counter() - t0:.1f} s"
+        )
+        print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        print(
+            f"study: {args.folds} folds x {args.trials} trials = {children} child runs, "
+            f"{N_METRICS} metrics + 2 params each, real BTC/USDT 1h"
+        )
+
+        untracked = run_untracked(data, alphas)
+        tracked = run_trademl(
+            data, alphas, fresh_store(template, root / "t"), str(root / "t" / "art")
+        )
+        bare = run_mlflow_batch(
+            data, alphas, fresh_store(template, root / "b"), str(root / "b" / "art")
+        )
+        few_alphas = alphas[: max(1, args.per_value_children // args.folds)]
+        few = len(few_alphas) * args.folds
+        per_value = run_mlflow_per_value(
+            data, few_alphas, fresh_store(template, root / "v"), str(root / "v" / "art")
+        )
+        untracked_few = run_untracked(data, few_alphas)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+    def per_run(total: float, base: float, n: int) -> float:
+        return (total - base) / n * 1000
+
+    trademl_ms = per_run(tracked, untracked, children)
+    bare_ms = per_run(bare, untracked, children)
+    per_value_ms = per_run(per_value, untracked_few, few)
+    print()
+    print(f"{'variant':<44}{'total s':>9}{'ms/run overhead':>17}")
+    print(f"{'untracked (the study itself)':<44}{untracked:>9.2f}{'-':>17}")
+    print(f"{'trademl start_run + log_metrics_batch':<44}{tracked:>9.2f}{trademl_ms:>17.1f}")
+    print(f"{'MLflow start_run + log_batch (reference)':<44}{bare:>9.2f}{bare_ms:>17.1f}")
+    print(f"{f'MLflow one call per value ({few} runs)':<44}{per_value:>9.2f}{per_value_ms:>17.1f}")
+    print()
+    print(f"trademl / MLflow log_batch per-run cost: {trademl_ms / bare_ms:.2f}x")
+    print(f"MLflow per-value / trademl per-run cost: {per_value_ms / trademl_ms:.2f}x")
+    verdict = "meets" if trademl_ms <= 35 else "misses"
+    print(f"trademl per-run overhead {trademl_ms:.1f} ms {verdict} the 35 ms target")
+    print(f"load average at end: {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
