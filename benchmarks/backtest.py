@@ -198,7 +198,7 @@ def bench_montecarlo(n_paths: int, n_steps: int) -> None:
     full = n_paths * n_steps * 8 / 1e6
     print(f"wall: first {first:.2f} s, best {best:.2f} s (CPU {CPU_BEST[id(run)]:.2f} s); peak traced memory {memory:.0f} MB "
           f"(the full {n_paths:,} x {n_steps:,} float64 matrix alone would be {full:.0f} MB; "
-          "paths run in float64 chunks of ~8M values)")  # fmt: skip
+          "paths run in float64 chunks of 2M values)")  # fmt: skip
     table = result.percentiles()
     print(table.round(3).to_string())
     print(f"probability of ruin (equity below 50 % of start at any time): "

@@ -27,8 +27,8 @@ from trademl.errors import DataError
 __all__ = ["MonteCarloResult", "block_bootstrap", "trade_bootstrap"]
 
 PERCENTILES = (5, 25, 50, 75, 95)
-# elements per chunk: ~8M float64 = 64 MB for the widest temporary array
-_CHUNK_ELEMENTS = 8_000_000
+# elements per chunk: 2M float64 = 16 MB per temporary array (about six are alive at once)
+_CHUNK_ELEMENTS = 2_000_000
 
 
 @dataclass(frozen=True)

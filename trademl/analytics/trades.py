@@ -62,8 +62,8 @@ def trade_statistics(
         "profit_factor": profit_factor,
         "avg_win": float(returns[wins].mean()) if wins.any() else NAN,
         "avg_loss": float(returns[losses].mean()) if losses.any() else NAN,
-        "largest_win": float(returns.max()) if n else NAN,
-        "largest_loss": float(returns.min()) if n else NAN,
+        "largest_win": float(returns[wins].max()) if wins.any() else NAN,
+        "largest_loss": float(returns[losses].min()) if losses.any() else NAN,
         "expectancy": float(returns.mean()) if n else NAN,
     }
     if "bars" in trades.columns and n:

@@ -7,6 +7,7 @@ The pipeline logs ``predictions/oos.parquet``: index ``timestamp`` (UTC), column
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import os
@@ -67,6 +68,21 @@ def _tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlruns.db")
 
 
+@contextlib.contextmanager
+def _quiet_downloads():
+    """MLflow draws a progress bar per download on stderr: noise for a one-file fetch."""
+    name = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+    old = os.environ.get(name)
+    os.environ[name] = "false"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = old
+
+
 def predictions_from_run(run_id: str) -> pd.DataFrame:
     """Download ``predictions/oos.parquet`` from a tracked MLflow run and load it."""
     import mlflow
@@ -74,7 +90,7 @@ def predictions_from_run(run_id: str) -> pd.DataFrame:
 
     uri = _tracking_uri()
     mlflow.set_tracking_uri(uri)
-    with tempfile.TemporaryDirectory(prefix="trademl-predictions-") as folder:
+    with tempfile.TemporaryDirectory(prefix="trademl-predictions-") as folder, _quiet_downloads():
         try:
             mlflow.get_run(run_id)
         except MlflowException:
@@ -104,7 +120,7 @@ def backtest_spec_from_run(run_id: str):
     from trademl.config import load_spec
 
     mlflow.set_tracking_uri(_tracking_uri())
-    with tempfile.TemporaryDirectory(prefix="trademl-spec-") as folder:
+    with tempfile.TemporaryDirectory(prefix="trademl-spec-") as folder, _quiet_downloads():
         try:
             local = mlflow.artifacts.download_artifacts(
                 run_id=run_id, artifact_path=SPEC_ARTIFACT, dst_path=folder

@@ -29,7 +29,7 @@ def _json_value(value):
     return value
 
 
-def _summary_table(summary: dict, title: str):
+def _summary_table(summary: dict, title: str | None = None):
     from rich.table import Table
 
     from trademl.analytics.report._content import format_value
@@ -137,11 +137,12 @@ def backtest(
         return
     symbols = sorted(frame["symbol"].unique())
     source = f"run {run_id}" if run_id else str(predictions)
-    title = (
-        f"Backtest of {source}: {', '.join(symbols)}, {len(result.returns):,} bars, "
-        f"fee {settings.fee_bp:g} bp, sizing {settings.sizing}"
+    console.print(
+        f"[bold]Backtest of {source}[/]: {', '.join(symbols)}, {len(result.returns):,} bars, "
+        f"fee {settings.fee_bp:g} bp, slippage {settings.slippage_bp:g} bp, sizing "
+        f"{settings.sizing}, fill {settings.execution_lag} bar(s) after the signal"
     )
-    console.print(_summary_table(summary, title))
+    console.print(_summary_table(summary))
     if out is not None:
         console.print(f"wrote returns.csv, positions.csv, trades.csv, summary.json to {out}")
 
@@ -230,7 +231,8 @@ def metrics(
     if as_json:
         typer.echo(json.dumps({k: _json_value(v) for k, v in summary.items()}, indent=2))
         return
-    console.print(_summary_table(summary, f"Metrics of {returns_file.name}"))
+    console.print(f"[bold]Metrics of {returns_file.name}[/]: {len(series.dropna()):,} returns")
+    console.print(_summary_table(summary))
 
 
 @analytics_app.command("montecarlo")

@@ -43,6 +43,8 @@ def format_value(key: str, value) -> str:
         if float(value) != int(value):
             return f"{value:,.2f}"
         return f"{int(value):,}"
+    if "duration" in key or key.endswith("_bars"):
+        return f"{value:,.1f}"
     if is_percent(key):
         return f"{value:.2%}"
     return f"{value:,.3f}"
