@@ -35,6 +35,9 @@ MaxJumpOpt = Annotated[
 ]
 
 
+_GAPS_SHOWN = 50
+
+
 def _when(stamp) -> str:
     return "-" if stamp is None else stamp.strftime("%Y-%m-%d %H:%M")
 
@@ -54,11 +57,16 @@ def _print_problems(problems: list[dict]) -> None:
         table.add_row(problem["kind"], str(problem["count"]), problem["message"])
     console.print(table)
     for problem in problems:
-        for gap in problem.get("gaps", [])[:10]:
+        gaps = problem.get("gaps", [])
+        for gap in gaps[:_GAPS_SHOWN]:
             console.print(
                 f"  gap: {gap['missing_bars']} bar(s) missing between {gap['after']} and {gap['before']}",
                 highlight=False,
             )
+        if len(gaps) > _GAPS_SHOWN:
+            console.print(f"  ... and {len(gaps) - _GAPS_SHOWN} more gap(s)", highlight=False)
+    if any(p["count"] > 5 for p in problems):
+        console.print("(--json lists every row and timestamp)", highlight=False)
 
 
 @data_app.command("info")
