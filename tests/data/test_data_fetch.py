@@ -62,6 +62,7 @@ def test_paginates_and_caches_exactly_the_real_candles(real, tmp_path):
         until="2019-04-01",
         cache_dir=tmp_path,
         limit=1000,
+        progress=True,  # the rich bar the CLI shows
     )
     expected = real.loc["2019-01-01":"2019-03-31 23:00"]
     pd.testing.assert_frame_equal(got, expected, check_freq=False)
