@@ -167,3 +167,24 @@ def test_fetch_cli_reports_unreachable_exchange_in_one_line(cli, tmp_path, monke
         "--since", "2024-01-01", "--cache", tmp_path,
     )  # fmt: skip
     assert code == 2 and "unknown exchange 'binanse'" in err
+
+
+def test_cache_stays_contiguous_when_a_later_range_is_asked(real, tmp_path):
+    download_ohlcv(
+        RealCandlesExchange(real),
+        "BTC/USDT",
+        "1h",
+        since="2019-01-01",
+        until="2019-02-01",
+        cache_dir=tmp_path,
+    )
+    later = RealCandlesExchange(real)
+    got = download_ohlcv(
+        later, "BTC/USDT", "1h", since="2019-03-01", until="2019-03-08", cache_dir=tmp_path
+    )
+    pd.testing.assert_frame_equal(got, real.loc["2019-03-01":"2019-03-07 23:00"], check_freq=False)
+    # February was downloaded too, so the cache has no hole that no later call would fill
+    cached = load_ohlcv(cache_path(tmp_path, "standin", "BTC/USDT", "1h"))
+    pd.testing.assert_frame_equal(
+        cached, real.loc["2019-01-01":"2019-03-07 23:00"], check_freq=False
+    )

@@ -169,10 +169,12 @@ def download_ohlcv(
     else:
         first_ms = cached.index[0].value // 1_000_000
         last_ms = cached.index[-1].value // 1_000_000
+        # extend the cached span without leaving holes: a hole would never be refetched,
+        # since later calls only look before the first and after the last cached bar
         if start_ms < first_ms:
-            wanted.append((start_ms, min(first_ms, end_ms)))
+            wanted.append((start_ms, first_ms))
         if end_ms > last_ms + step_ms:
-            wanted.append((max(last_ms + step_ms, start_ms), end_ms))
+            wanted.append((last_ms + step_ms, end_ms))
     interval_s = float(getattr(exchange, "rateLimit", 0) or 0) / 1000.0
     pacer = _Pacer(interval_s, sleep)
     pages: list[list[list[float]]] = []
