@@ -135,9 +135,11 @@ def validate(
     as_json: Annotated[bool, typer.Option("--json", help="Print the problems as JSON.")] = False,
 ) -> None:
     """Check FILE; exit 0 when clean, 2 with every problem listed otherwise."""
-    from trademl.data.io import load_ohlcv, save_ohlcv
+    from trademl.data.io import detect_format, load_ohlcv, save_ohlcv
     from trademl.data.validation import find_problems, repair_ohlcv
 
+    if repair is not None:
+        detect_format(repair)  # a bad output name fails before any work
     frame = load_ohlcv(file)
     problems = find_problems(frame, timeframe, max_jump=max_jump)
     if repair is None:
@@ -181,9 +183,10 @@ def resample(
     ] = "drop_trailing",
 ) -> None:
     """Aggregate FILE to a higher timeframe, bars labelled by open time."""
-    from trademl.data.io import load_ohlcv, save_ohlcv
+    from trademl.data.io import detect_format, load_ohlcv, save_ohlcv
     from trademl.data.resample import resample_ohlcv
 
+    detect_format(output)
     frame = load_ohlcv(file)
     out = resample_ohlcv(frame, to, incomplete=incomplete)  # type: ignore[arg-type]
     save_ohlcv(out, output)
@@ -252,9 +255,10 @@ def synth(
     regimes: Annotated[int, typer.Option(min=2, help="Number of regimes.")] = 3,
 ) -> None:
     """Synthetic regime-switching OHLCV with the true regime per bar in column 'regime'."""
-    from trademl.data.io import save_ohlcv
+    from trademl.data.io import detect_format, save_ohlcv
     from trademl.data.synthetic import default_process, synthetic_ohlcv
 
+    detect_format(output)
     frame = synthetic_ohlcv(bars, seed=seed, n_regimes=regimes)
     save_ohlcv(frame, output)
     names = default_process(regimes).names

@@ -31,6 +31,7 @@ from trademl.errors import DataError
 
 __all__ = [
     "OHLCV_COLUMNS",
+    "detect_format",
     "load_folder",
     "load_ohlcv",
     "save_ohlcv",
@@ -72,7 +73,8 @@ def _normalise(name: object) -> str:
     return re.sub(r"[\s\-]+", "_", str(name).strip().strip("<>").lower())
 
 
-def _detect_format(path: Path) -> tuple[Format, bool]:
+def detect_format(path: Path) -> tuple[Format, bool]:
+    """``(format, gzipped)`` from a file name; ``DataError`` for an unknown extension."""
     suffixes = [s.lower() for s in path.suffixes]
     compressed = bool(suffixes) and suffixes[-1] == ".gz"
     if compressed:
@@ -83,6 +85,8 @@ def _detect_format(path: Path) -> tuple[Format, bool]:
             f"{path}: cannot tell the format from the extension {''.join(path.suffixes)!r}; "
             "expected .csv, .parquet or .json (optionally .gz)"
         )
+    if fmt == "parquet" and compressed:
+        raise DataError(f"{path}: Parquet is compressed internally; drop the .gz")
     return fmt, compressed  # type: ignore[return-value]
 
 
@@ -319,9 +323,7 @@ def load_ohlcv(
         raise DataError(f"{path}: no such file")
     if path.is_dir():
         raise DataError(f"{path}: is a folder; use load_folder() for one file per symbol")
-    detected, compressed = (
-        _detect_format(path) if format is None else (format, path.suffix == ".gz")
-    )
+    detected, compressed = detect_format(path) if format is None else (format, path.suffix == ".gz")
     if detected == "csv":
         frame = _read_csv(path)
     elif detected == "parquet":
@@ -337,11 +339,9 @@ def load_ohlcv(
 def save_ohlcv(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write a standard OHLCV frame; the format follows the extension (.csv[.gz]/.parquet/.json)."""
     path = Path(path).expanduser()
-    fmt, compressed = _detect_format(path)
+    fmt, compressed = detect_format(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "parquet":
-        if compressed:
-            raise DataError(f"{path}: Parquet is compressed internally; drop the .gz")
         frame.to_parquet(path)
     elif fmt == "csv":
         frame.to_csv(path, date_format="%Y-%m-%dT%H:%M:%SZ", index_label="timestamp")
