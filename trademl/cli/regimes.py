@@ -40,8 +40,8 @@ def _cell(value) -> str:
 
     if isinstance(value, bool) or not isinstance(value, numbers.Number):
         return str(value)
-    if isinstance(value, numbers.Integral):
-        return f"{value:,}"
+    if isinstance(value, numbers.Integral) or (float(value).is_integer() and abs(value) < 1e15):
+        return f"{int(value):,}"
     return f"{value:.4g}"
 
 
@@ -117,7 +117,7 @@ def _predictions(model: Path, file: Path, smoothed: bool):
         proba = detector.predict_proba(candles)
     from trademl.regimes._base import most_probable
 
-    return candles, proba, most_probable(proba)
+    return candles, proba, most_probable(proba), detector
 
 
 @regimes_app.command("predict")
@@ -130,7 +130,7 @@ def predict_command(
     ),
 ) -> None:
     """Write each bar's regime and probabilities (causal unless --smoothed)."""
-    candles, proba, labels = _predictions(model, file, smoothed)
+    candles, proba, labels, _ = _predictions(model, file, smoothed)
     out = proba.add_prefix("regime_p_")
     out.insert(0, "regime", labels)
     if output.suffix == ".parquet":
@@ -153,7 +153,7 @@ def plot_command(
     """Draw price with regimes shaded and regime probabilities below, to a PNG."""
     from trademl.regimes.plotting import plot_regimes
 
-    candles, proba, labels = _predictions(model, file, smoothed)
+    candles, proba, labels, _ = _predictions(model, file, smoothed)
     kind = "smoothed" if smoothed else "causal"
     plot_regimes(candles, labels, output, proba=proba, title=f"{file.name}: {kind} regimes")
     console.print(f"plot written to {output}")
@@ -168,9 +168,11 @@ def report_command(
     """Per-regime statistics: share of time, mean return, volatility, durations."""
     from trademl.regimes.statistics import regime_statistics
 
-    candles, _, labels = _predictions(model, file, smoothed)
+    candles, _, labels, detector = _predictions(model, file, smoothed)
+    table = regime_statistics(candles, labels)
+    table = table.reindex([n for n in detector.names_ if n in table.index])
     # regimes as columns keeps the table narrow whatever the number of statistics
-    table = regime_statistics(candles, labels).T
+    table = table.T
     table.index.name = "statistic"
     kind = "smoothed" if smoothed else "causal"
     console.print(_table(table, f"{file.name}: {kind} regime statistics ({len(candles):,} bars)"))
