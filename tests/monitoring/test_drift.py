@@ -165,3 +165,17 @@ def test_profile_is_compact_json_and_errors_name_the_column():
         compare_to_profile({"features": {}}, frame)
     with pytest.raises(DataError, match="'c' has fewer than 2 finite values"):
         build_profile(pd.DataFrame({"c": [np.nan, 1.0]}))
+
+
+def test_profile_quantiles_equal_numpy():
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame(
+        {"x": rng.lognormal(0, 2, 12_345), "t": np.round(rng.normal(size=12_345), 1)}
+    )
+    profile = build_profile(frame)
+    for name in frame.columns:
+        np.testing.assert_allclose(
+            profile["features"][name]["quantiles"],
+            np.quantile(frame[name], np.linspace(0, 1, 1001)),
+            rtol=1e-12,
+        )

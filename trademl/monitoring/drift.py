@@ -4,8 +4,8 @@ The reference is summarised once, at registration, by ``build_profile``: per num
 feature a quantile sketch of ``n_quantiles`` points (plus count, mean, std, missing
 count); per categorical feature the category counts. It is plain JSON.
 
-``compare_to_profile`` sorts each current column once and looks the sketch points up in
-it, which gives the exact current CDF at every reference quantile. From that:
+``compare_to_profile`` sorts each current column once (in float32) and looks the sketch
+points up in it, which gives the current CDF at every reference quantile. From that:
 
 * Kolmogorov-Smirnov: max |F_ref - F_cur| over the sketch points. Both CDFs are
   monotone, so between two neighbouring points the true supremum differs from the one
@@ -59,6 +59,17 @@ def _is_categorical(series: pd.Series) -> bool:
     return not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
 
 
+def _quantiles(values: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """``np.quantile(values, levels)`` (linear method) from one sort: for ~1000 levels
+    numpy partitions once per level, which is ~5x slower than sorting."""
+    ordered = np.sort(values)
+    position = levels * (ordered.size - 1)
+    low = np.floor(position).astype(np.intp)
+    high = np.minimum(low + 1, ordered.size - 1)
+    fraction = position - low
+    return ordered[low] + fraction * (ordered[high] - ordered[low])
+
+
 def build_profile(
     frame: pd.DataFrame,
     *,
@@ -103,7 +114,7 @@ def build_profile(
             "n_missing": int(values.size - finite.size),
             "mean": float(finite.mean()),
             "std": float(finite.std()),
-            "quantiles": np.quantile(finite, levels).tolist(),
+            "quantiles": _quantiles(finite, levels).tolist(),
         }
     return {"format": PROFILE_FORMAT, "n_quantiles": n_quantiles, "features": features}
 
@@ -177,15 +188,21 @@ def _numeric_row(spec: dict, current: np.ndarray, psi_bins: int) -> dict:
     levels = np.linspace(0.0, 1.0, k)
     # sorting the current window once and searching the k sketch points in it is ~6x
     # faster than searching every current value in the sketch (random-access binary
-    # searches), and it gives the exact current CDF at each sketch point
-    values = np.sort(current[np.isfinite(current)])
-    m = values.size
+    # searches). The sort runs in float32 (1.4-1.8x faster); both sides are rounded the
+    # same way, so ties stay ties and only values within 6e-8 (relative) of a sketch
+    # point can change side, far below the sketch's own 1/(k-1) resolution
+    finite = current[np.isfinite(current)]
+    m = finite.size
     row: dict[str, Any] = {"kind": "numeric", "n_ref": spec["n"], "n_cur": m}
     if m == 0:
         return row
+    values = np.sort(finite.astype(np.float32))
+    grid = quantiles.astype(np.float32)
+    if not (np.isfinite(values[[0, -1]]).all() and np.isfinite(grid[[0, -1]]).all()):
+        values, grid = np.sort(finite), quantiles  # beyond float32's range
     # reference CDF at each sketch point: ties share the highest level ("<=" semantics)
     ref_cdf = levels[np.searchsorted(quantiles, quantiles, side="right") - 1]
-    cur_cdf = np.searchsorted(values, quantiles, side="right") / m
+    cur_cdf = np.searchsorted(values, grid, side="right") / m
     gaps = np.abs(ref_cdf - cur_cdf)
     row["ks"] = float(gaps.max())
     # PSI on psi_bins reference-quantile bins
@@ -199,15 +216,15 @@ def _numeric_row(spec: dict, current: np.ndarray, psi_bins: int) -> dict:
     width = np.diff(quantiles)
     diff = ref_cdf - cur_cdf
     inside = _abs_linear_integral(diff[:-1], diff[1:], width).sum()
-    below = values[: np.searchsorted(values, quantiles[0], side="left")]
-    above = values[np.searchsorted(values, quantiles[-1], side="right") :]
+    below = values[: np.searchsorted(values, grid[0], side="left")].astype(float)
+    above = values[np.searchsorted(values, grid[-1], side="right") :].astype(float)
     tails = ((quantiles[0] - below).sum() + (above - quantiles[-1]).sum()) / m
     row["wasserstein"] = float(inside + tails)
     interval_mass = np.diff(ref_cdf) + np.diff(cur_cdf)
     row["wasserstein_bound"] = float(np.sum(width * interval_mass) / 2)
     std = spec.get("std") or 0.0
     row["wasserstein_std"] = row["wasserstein"] / std if std > 0 else np.nan
-    row["mean_ref"], row["mean_cur"] = spec.get("mean"), float(values.mean())
+    row["mean_ref"], row["mean_cur"] = spec.get("mean"), float(finite.mean())
     return row
 
 
