@@ -134,3 +134,25 @@ def test_silence_raises_the_no_predictions_alert(monitored):
     opened = [a for a in result.alerts if a["action"] == "opened"]
     assert [a["rule"] for a in opened] == ["no_predictions"]
     assert opened[0]["severity"] == "critical"
+
+
+def test_pipeline_oos_predictions_become_a_reference(tmp_path, btc_1h):
+    from trademl.monitoring.check import frames_from_oos
+
+    bars = btc_1h.loc["2020-01":"2020-02"]
+    oos = pd.DataFrame(
+        {"symbol": "BTCUSDT", "close": bars["close"], "y_true": 1.0, "y_pred": 1.0,
+         "proba": 0.6, "signal": 1.0},
+        index=bars.index,
+    )  # fmt: skip
+    predictions, outcomes = frames_from_oos(oos)
+    expected = np.log(bars["close"]).diff().shift(-1)
+    np.testing.assert_allclose(outcomes["realized_return"], expected, equal_nan=True)
+    store = open_store(tmp_path / "oos.db")
+    register_reference(store, model="p", version="3", predictions=predictions, labels=outcomes)
+    assert store.load_profile(model="p", version="3", kind="predictions")["features"].keys() == {
+        "prediction",
+        "proba",
+    }
+    with pytest.raises(Exception, match=r"missing column\(s\) \['close'\]"):
+        frames_from_oos(oos.drop(columns="close"))

@@ -23,6 +23,7 @@ _LAZY = {
     "PredictionAnomalyDetector": "trademl.monitoring.anomaly",
     "run_check": "trademl.monitoring.check",
     "register_reference": "trademl.monitoring.check",
+    "frames_from_oos": "trademl.monitoring.check",
     "AlertEngine": "trademl.monitoring.alerts",
     "default_rules": "trademl.monitoring.alerts",
     "load_rules": "trademl.monitoring.alerts",

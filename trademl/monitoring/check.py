@@ -32,7 +32,7 @@ from trademl.monitoring.performance import (
 )
 from trademl.monitoring.store import MonitorStore
 
-__all__ = ["CheckResult", "build_engine", "register_reference", "run_check"]
+__all__ = ["CheckResult", "build_engine", "frames_from_oos", "register_reference", "run_check"]
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +77,35 @@ def register_reference(
         store.save_profile(model=model, version=version, kind="labels", profile=profile)
     if baseline:
         store.save_baseline(model=model, version=version, metrics=baseline)
+
+
+def frames_from_oos(oos: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The pipeline's out-of-sample predictions (artifact ``predictions/oos.parquet``:
+    ``symbol, close, y_true, y_pred, proba, signal``) as the (predictions, outcomes) frames
+    that ``register_reference`` and ``MonitorStore`` take.
+
+    The realised return of a row is the next bar's log return of the same symbol, the
+    return its ``signal`` (target position) earns.
+    """
+    missing = [c for c in ("symbol", "close", "y_true", "y_pred") if c not in oos.columns]
+    if missing:
+        raise DataError(f"oos predictions: missing column(s) {missing}; got {list(oos.columns)}")
+    frame = oos.sort_index(kind="stable")
+    log_close = np.log(frame["close"].astype(float))
+    realized = log_close.groupby(frame["symbol"]).shift(-1) - log_close
+    predictions = pd.DataFrame(
+        {"symbol": frame["symbol"].astype(str), "prediction": frame["y_pred"].astype(float)},
+        index=frame.index,
+    )
+    for optional in ("proba", "signal"):
+        if optional in frame.columns and frame[optional].notna().any():
+            predictions[optional] = frame[optional].astype(float)
+    outcomes = pd.DataFrame(
+        {"symbol": predictions["symbol"], "label": frame["y_true"].astype(float),
+         "realized_return": realized.astype(float)},
+        index=frame.index,
+    )  # fmt: skip
+    return predictions, outcomes
 
 
 @dataclass
