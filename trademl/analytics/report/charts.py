@@ -51,7 +51,15 @@ def equity_chart(ax, report) -> None:
         bench = np.exp(np.log1p(report.benchmark.fillna(0.0).clip(lower=-1 + 1e-12)).cumsum())
         ax.plot(*_xy(bench), color=BENCH, lw=1.0, label="benchmark")
     if report.log_scale:
+        from matplotlib.ticker import FuncFormatter, NullFormatter
+
         ax.set_yscale("log")
+        low, high = ax.get_ylim()
+        if high / low < 10:
+            # less than a decade: log ticks would label nothing, so place a few plain ones
+            ax.set_yticks(np.unique(np.round(np.geomspace(low, high, 6), 2)))
+            ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.3g}"))
     ax.axhline(1.0, color="black", lw=0.5)
     ax.set_title("Equity (start = 1)" + (", log scale" if report.log_scale else ""))
     ax.legend(loc="upper left", frameon=False)
@@ -78,6 +86,9 @@ def monthly_heatmap(ax, report) -> None:
     limit = float(np.percentile(finite, 95)) if len(finite) else 0.1
     limit = limit if limit > 0 else 0.1
     ax.imshow(np.ma.masked_invalid(values), cmap="RdYlGn", vmin=-limit, vmax=limit, aspect="auto")
+    # a strip per year, not one giant row when there are only a few years
+    ax.set_box_aspect(max(0.12, 0.075 * len(months)))
+    ax.set_anchor("N")
     ax.set_xticks(range(12), list(months.columns))
     ax.set_yticks(range(len(months)), [str(y) for y in months.index])
     size = 7 if len(months) <= 12 else 6

@@ -75,7 +75,7 @@ def write_pdf(report: Report, path: str | Path) -> Path:
     third = -(-len(summary) // 3)
 
     def first(fig) -> None:
-        grid = _grid(fig, 2, 3, height_ratios=[1.2, 1], left=0.03, hspace=0.25)
+        grid = _grid(fig, 2, 3, height_ratios=[1.2, 1], hspace=0.25)
         for part in range(3):
             rows = summary.iloc[part * third : (part + 1) * third].reset_index(drop=True)
             _table_axes(fig.add_subplot(grid[0, part]), rows, "Summary" if part == 0 else "")
