@@ -59,6 +59,11 @@ def test_run_check_finds_decay_and_drift_and_alerts_once(monitored):
     assert result.status == "failing"
     assert result.facts["performance.accuracy.drop_vs_baseline"] > 0.1
     assert result.drift.drift_detected and result.drift.table.loc["vol_24h", "drifted"]
+    # outputs and labels are profiled too (same skill-free probabilities: no output drift)
+    assert set(result.prediction_drift.table.index) == {"prediction", "proba"}
+    assert not result.prediction_drift.drift_detected
+    assert set(result.label_drift.table.index) == {"label", "realized_return"}
+    assert result.anomaly is not None and result.anomaly["n"] == result.n_predictions
     opened = {a["rule"] for a in result.alerts if a["action"] == "opened"}
     assert {"accuracy_drop", "accuracy_collapse", "feature_drift"} <= opened
     again = run_check(store, "btc-dir", since="31d", now=now)
