@@ -84,6 +84,7 @@ def _simulate(
     sharpe_scale: float,
     n_band_points: int,
     chunk_size: int | None,
+    progress: bool = False,
 ) -> MonteCarloResult:
     rng = np.random.default_rng(seed)
     # a loss of 100 % or more ends the account: cap at a tiny remainder so logs stay finite
@@ -97,7 +98,9 @@ def _simulate(
     sharpe = np.empty(n_paths)
     lowest = np.empty(n_paths)
     band_log = np.empty((n_paths, len(band_steps)))
+    bar = _PathProgress(progress, method, n_paths)
     for first in range(0, n_paths, chunk):
+        bar.advance(first)
         rows = min(chunk, n_paths - first)
         idx = draw_indices(rng, rows)
         log_equity = np.cumsum(log_values[idx], axis=1)
@@ -116,6 +119,7 @@ def _simulate(
         ok = (~flat) & (std > 0)
         ratio[ok] = mean[ok] / std[ok] * sharpe_scale
         sharpe[done] = ratio
+    bar.close()
     bands = pd.DataFrame(
         np.exp(np.percentile(band_log, PERCENTILES, axis=0)).T,
         index=pd.Index(band_steps + 1, name="step"),
@@ -132,6 +136,27 @@ def _simulate(
     )
 
 
+class _PathProgress:
+    """A transient rich progress bar over paths when ``enabled`` (the CLI), else silent."""
+
+    def __init__(self, enabled: bool, method: str, total: int):
+        self.progress = None
+        if enabled:
+            from rich.progress import Progress
+
+            self.progress = Progress(transient=True)
+            self.progress.start()
+            self.task = self.progress.add_task(method.replace("_", " "), total=total)
+
+    def advance(self, done: int) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, completed=done)
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
 def trade_bootstrap(
     trade_returns,
     *,
@@ -142,11 +167,13 @@ def trade_bootstrap(
     trades_per_year: float | None = None,
     n_band_points: int = 250,
     chunk_size: int | None = None,
+    progress: bool = False,
 ) -> MonteCarloResult:
     """Resample trade returns with replacement into ``n_paths`` sequences of ``n_trades``.
 
     ``ruin_level`` is the fraction of starting equity counted as ruin (0.5: half lost at
-    any point). Sharpe is per trade unless ``trades_per_year`` is given.
+    any point). Sharpe is per trade unless ``trades_per_year`` is given. ``progress``
+    shows a rich progress bar (for the command line).
     """
     _check_common(n_paths, ruin_level, n_band_points)
     values = as_returns(trade_returns, "trade returns").to_numpy()
@@ -170,6 +197,7 @@ def trade_bootstrap(
         sharpe_scale=float(np.sqrt(trades_per_year)) if trades_per_year else 1.0,
         n_band_points=n_band_points,
         chunk_size=chunk_size,
+        progress=progress,
     )
 
 
@@ -195,6 +223,7 @@ def block_bootstrap(
     periods_per_year: float | None = None,
     n_band_points: int = 250,
     chunk_size: int | None = None,
+    progress: bool = False,
 ) -> MonteCarloResult:
     """Stationary block bootstrap of per-period returns into ``n_paths`` paths.
 
@@ -247,4 +276,5 @@ def block_bootstrap(
         sharpe_scale=float(np.sqrt(periods_per_year)) if periods_per_year else 1.0,
         n_band_points=n_band_points,
         chunk_size=chunk_size,
+        progress=progress,
     )

@@ -180,6 +180,7 @@ def report(
         raise fail(f"--mc-paths must be >= 0, got {mc_paths}")
     kwargs = dict(
         periods_per_year=periods_per_year, mc_paths=mc_paths, seed=seed, log_scale=log_scale,
+        progress=True,
         regimes=read_regimes(regimes) if regimes else None,
         benchmark=read_returns(benchmark) if benchmark else None,
     )  # fmt: skip
@@ -254,7 +255,7 @@ def montecarlo(
     result = block_bootstrap(
         read_returns(returns_file, column), n_paths=paths, n_steps=steps,
         block_length=block_length, seed=seed, ruin_level=ruin_level,
-        periods_per_year=periods_per_year,
+        periods_per_year=periods_per_year, progress=True,
     )  # fmt: skip
     table = result.percentiles()
     if as_json:

@@ -88,6 +88,7 @@ def build_report(
     log_scale: bool = False,
     var_level: float = 0.95,
     rolling_window: int | None = None,
+    progress: bool = False,
 ) -> Report:
     """Compute a tearsheet from per-period ``returns`` or, failing that, a ``trades`` list.
 
@@ -128,12 +129,15 @@ def build_report(
     mc = None
     if mc_paths:
         if from_trades:
-            mc = trade_bootstrap(r, n_paths=mc_paths, seed=seed, trades_per_year=ppy)
+            mc = trade_bootstrap(
+                r, n_paths=mc_paths, seed=seed, trades_per_year=ppy, progress=progress
+            )
         else:
             steps = mc_steps or int(min(len(r), ppy))
             mc = block_bootstrap(
-                r, n_paths=mc_paths, n_steps=steps, seed=seed, periods_per_year=ppy
-            )
+                r, n_paths=mc_paths, n_steps=steps, seed=seed, periods_per_year=ppy,
+                progress=progress,
+            )  # fmt: skip
     if regimes is not None:
         regime_table, source = performance_by_regime(r, regimes, ppy), "given regimes"
     else:
