@@ -101,8 +101,8 @@ def main() -> int:
             lambda: load_ohlcv(csv_iso),
         )
         print(
-            f"reference: pandas read_csv(parse_dates, index_col) {by_hand:.3f} s -> "
-            f"load_ohlcv is {by_hand / ours_iso:.1f}x faster than that"
+            f"reference, pandas read_csv(parse_dates=..., index_col=...) of the ISO CSV: "
+            f"{by_hand:.3f} s vs load_ohlcv {ours_iso:.3f} s ({ours_iso / by_hand:.2f}x)"
         )
     print(f"target <= {TARGET}x the bare read: {'met' if ok else 'NOT met'}")
     return 0 if ok else 1
