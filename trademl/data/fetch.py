@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from trademl.data.io import OHLCV_COLUMNS, load_ohlcv
-from trademl.data.timeframe import timeframe_to_timedelta
+from trademl.data.timeframe import grid_origin, timeframe_to_timedelta
 from trademl.errors import DataError
 
 __all__ = ["OHLCVExchange", "cache_path", "download_ohlcv", "make_exchange"]
@@ -155,7 +155,9 @@ def download_ohlcv(
     step_ms = int(step.total_seconds() * 1000)
     start_ms = _to_ms(since)
     now_ms = int(time.time() * 1000)
-    last_complete_open = (now_ms // step_ms) * step_ms  # bars opening here are still forming
+    origin_ms = grid_origin(timeframe).value // 1_000_000  # weekly bars open on Mondays
+    # the bar opening here is still forming: it is never cached
+    last_complete_open = origin_ms + (now_ms - origin_ms) // step_ms * step_ms
     end_ms = min(_to_ms(until) or last_complete_open, last_complete_open)
     if start_ms >= end_ms:
         raise DataError(f"nothing to download: since={since!r} is not before until={until!r}")
