@@ -185,10 +185,14 @@ def bench_btc(plot: Path) -> None:
     _, seconds = clock(lambda: detector.fit(frame))
     labels = detector.predict(frame)
     print(f"fitted on {len(frame):,} bars in {seconds:.1f} s; features: 30-day momentum, 24h vol")
-    with pd.option_context("display.width", 140, "display.precision", 4):
-        print(regime_statistics(frame, labels))
+    with pd.option_context(
+        "display.width", 160, "display.max_columns", None, "display.precision", 4
+    ):
+        print(regime_statistics(frame, labels).reindex(detector.names_).to_string())
         print("expected durations (bars):", detector.expected_durations().round(0).to_dict())
-        shares = pd.crosstab(labels.index.year, labels, normalize="index").round(2)
+        shares = pd.crosstab(labels.index.year, labels, normalize="index", rownames=["year"]).round(
+            2
+        )[detector.names_]
         print("share of each year's bars by causal regime:")
         print(shares)
     plot_regimes(frame, labels, plot, proba=detector.predict_proba(frame), title="BTC/USDT 1h")
