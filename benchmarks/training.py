@@ -81,7 +81,11 @@ def fit_costs(n_rows: int, repeats: int, threads: int) -> None:
         ),
     }
     for kind, (ours, bare) in cases.items():
-        bare()  # warm-up: library import, OpenMP pool
+        # warm-up on a small slice: library import, OpenMP pool, first-call costs
+        small = X[:5000], y[:5000]
+        build_model(
+            {"kind": kind, "params": {"n_estimators": 5}, "early_stopping_rounds": None}
+        ).fit(*small)
         t_ours, t_bare = [], []
         for _ in range(repeats):
             t_bare.append(timed(bare))
@@ -145,13 +149,17 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="100K rows only, 20 trials")
     parser.add_argument("--threads", type=int, default=1, help="threads per fit, both sides")
     parser.add_argument("--trials", type=int, default=None)
+    parser.add_argument("--part", choices=("all", "fit", "tuning"), default="all")
     args = parser.parse_args()
-    print("== fit cost: trademl wrapper vs bare library (same settings, same data) ==")
-    fit_costs(100_000, repeats=3, threads=args.threads)
-    if not args.quick:
-        fit_costs(1_000_000, repeats=1, threads=args.threads)
-    print("== 50-trial tuning: median pruner vs none ==")
-    tuning_costs(args.trials or (20 if args.quick else 50))
+    if args.part in ("all", "fit"):
+        print("== fit cost: trademl wrapper vs bare library (same settings, same data) ==")
+        fit_costs(100_000, repeats=3, threads=args.threads)
+        if not args.quick:
+            fit_costs(1_000_000, repeats=1, threads=args.threads)
+    if args.part in ("all", "tuning"):
+        n_trials = args.trials or (20 if args.quick else 50)
+        print(f"== {n_trials}-trial tuning: median pruner vs none ==")
+        tuning_costs(n_trials)
 
 
 if __name__ == "__main__":
