@@ -127,6 +127,7 @@ class HMMRegimeDetector(RegimeDetector):
             if best is None or result.log_prob > best.log_prob:
                 best = result
         if quick and not best.converged:
+            prefit = best.n_iter
             best = ghmm.fit_em(
                 X,
                 best.params,
@@ -135,6 +136,7 @@ class HMMRegimeDetector(RegimeDetector):
                 tol=float(self.tol),
                 min_covar=float(self.min_covar),
             )
+            best.n_iter += prefit  # report the winner's whole EM path
         return best
 
     def fit(self, frame: pd.DataFrame, y: pd.Series | None = None) -> HMMRegimeDetector:
