@@ -51,29 +51,32 @@ def _volatility(values: np.ndarray, ppy: float) -> float:
     return float(np.std(values, ddof=1) * np.sqrt(ppy))
 
 
-def _skew(values: np.ndarray) -> float:
+def _shape(values: np.ndarray) -> tuple[float, float]:
+    """(skew, excess kurtosis), bias-corrected as pandas does, from one set of moments."""
     n = len(values)
-    if n < 3:
-        return float("nan")
+    if n < 3 or values.max() == values.min():
+        return float("nan"), float("nan")
     centred = values - values.mean()
-    m2 = float(np.mean(centred**2))
-    if m2 <= 0 or values.max() == values.min():
-        return float("nan")
-    m3 = float(np.mean(centred**3))
-    return float(np.sqrt(n * (n - 1)) / (n - 2) * m3 / m2**1.5)
+    squared = centred * centred
+    s2 = float(squared.sum())
+    if s2 <= 0:
+        return float("nan"), float("nan")
+    s3 = float(np.dot(squared, centred))
+    m2, m3 = s2 / n, s3 / n
+    skew = float(np.sqrt(n * (n - 1)) / (n - 2) * m3 / m2**1.5)
+    if n < 4:
+        return skew, float("nan")
+    s4 = float(np.dot(squared, squared))
+    first = (n + 1) * n * (n - 1) / ((n - 2) * (n - 3)) * s4 / s2**2
+    return skew, float(first - 3.0 * (n - 1) ** 2 / ((n - 2) * (n - 3)))
+
+
+def _skew(values: np.ndarray) -> float:
+    return _shape(values)[0]
 
 
 def _kurtosis(values: np.ndarray) -> float:
-    n = len(values)
-    if n < 4:
-        return float("nan")
-    centred = values - values.mean()
-    s2 = float(np.sum(centred**2))
-    if s2 <= 0 or values.max() == values.min():
-        return float("nan")
-    s4 = float(np.sum(centred**4))
-    first = (n + 1) * n * (n - 1) / ((n - 2) * (n - 3)) * s4 / s2**2
-    return float(first - 3.0 * (n - 1) ** 2 / ((n - 2) * (n - 3)))
+    return _shape(values)[1]
 
 
 def total_return(returns) -> float:

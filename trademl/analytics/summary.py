@@ -18,9 +18,9 @@ from trademl.analytics.ratios import (
     _tail,
     per_period_rate,
 )
-from trademl.analytics.returns import _cagr, _kurtosis, _skew, _total, _volatility
+from trademl.analytics.returns import _cagr, _shape, _total, _volatility
 from trademl.analytics.trades import trade_statistics
-from trademl.analytics.var import _cvar, _var
+from trademl.analytics.var import _cvar, _var, moments
 from trademl.errors import DataError
 
 __all__ = ["performance_summary"]
@@ -70,6 +70,10 @@ def _summary(
     max_dd = float(min(dd.min(), 0.0))
     cagr = _cagr(values, ppy)
     alpha = 1.0 - var_level
+    skew, kurtosis = _shape(values)
+    shape = moments(values)  # computed once for the Gaussian and Cornish-Fisher figures
+    cutoff = _var(values, alpha, "historical")
+    level = int(round(var_level * 100))
     summary: dict[str, float] = {
         "periods": float(len(values)),
         "periods_per_year": ppy,
@@ -78,8 +82,8 @@ def _summary(
         "volatility": _volatility(values, ppy),
         "best_period": float(values.max()),
         "worst_period": float(values.min()),
-        "skew": _skew(values),
-        "kurtosis": _kurtosis(values),
+        "skew": skew,
+        "kurtosis": kurtosis,
         "sharpe": _sharpe(values, ppy, rf),
         "sortino": _sortino(values, ppy, rf),
         "calmar": cagr / abs(max_dd) if max_dd < 0 else float("nan"),
@@ -90,14 +94,12 @@ def _summary(
         "max_drawdown_abs": float((peak - equity).max(initial=0.0)),
         "time_under_water": float((dd < 0).mean()),
         "longest_drawdown_bars": float((ends - starts + 1).max()) if len(starts) else 0.0,
-        f"var_{int(round(var_level * 100))}_historical": _var(values, alpha, "historical"),
-        f"var_{int(round(var_level * 100))}_gaussian": _var(values, alpha, "gaussian"),
-        f"var_{int(round(var_level * 100))}_cornish_fisher": _var(values, alpha, "cornish_fisher"),
-        f"cvar_{int(round(var_level * 100))}_historical": _cvar(values, alpha, "historical"),
-        f"cvar_{int(round(var_level * 100))}_gaussian": _cvar(values, alpha, "gaussian"),
-        f"cvar_{int(round(var_level * 100))}_cornish_fisher": _cvar(
-            values, alpha, "cornish_fisher"
-        ),
+        f"var_{level}_historical": cutoff,
+        f"var_{level}_gaussian": _var(values, alpha, "gaussian", shape),
+        f"var_{level}_cornish_fisher": _var(values, alpha, "cornish_fisher", shape),
+        f"cvar_{level}_historical": _cvar(values, alpha, "historical", cutoff=cutoff),
+        f"cvar_{level}_gaussian": _cvar(values, alpha, "gaussian", shape),
+        f"cvar_{level}_cornish_fisher": _cvar(values, alpha, "cornish_fisher", shape),
         "kelly": _kelly(values, "binary"),
     }
     if benchmark is not None:

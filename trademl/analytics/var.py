@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 
 from trademl.analytics._input import as_returns
-from trademl.analytics.returns import _kurtosis, _skew
+from trademl.analytics.returns import _shape
 
 __all__ = ["conditional_value_at_risk", "value_at_risk"]
 
@@ -47,21 +47,21 @@ def _cornish_fisher_z(z: np.ndarray, skew: float, kurt: float) -> np.ndarray:
     )
 
 
-def _moments(values: np.ndarray) -> tuple[float, float, float, float]:
+def moments(values: np.ndarray) -> tuple[float, float, float, float]:
+    """(mean, std with ddof=1, skew, excess kurtosis) as the parametric methods use them."""
     mean = float(values.mean())
     std = float(np.std(values, ddof=1)) if len(values) > 1 else float("nan")
-    skew = _skew(values)
-    kurt = _kurtosis(values)
+    skew, kurt = _shape(values)
     # zero variance: the distribution is a point, so there is no shape to correct for
     return mean, std, 0.0 if np.isnan(skew) else skew, 0.0 if np.isnan(kurt) else kurt
 
 
-def _var(values: np.ndarray, alpha: float, method: str) -> float:
+def _var(values: np.ndarray, alpha: float, method: str, shape=None) -> float:
     if len(values) == 0:
         return float("nan")
     if method == "historical":
         return float(np.percentile(values, 100 * alpha))
-    mean, std, skew, kurt = _moments(values)
+    mean, std, skew, kurt = shape if shape is not None else moments(values)
     if np.isnan(std):
         return float("nan")
     z = _NORMAL.inv_cdf(alpha)
@@ -70,13 +70,13 @@ def _var(values: np.ndarray, alpha: float, method: str) -> float:
     return mean + z * std
 
 
-def _cvar(values: np.ndarray, alpha: float, method: str) -> float:
+def _cvar(values: np.ndarray, alpha: float, method: str, shape=None, cutoff=None) -> float:
     if len(values) == 0:
         return float("nan")
     if method == "historical":
-        cutoff = np.percentile(values, 100 * alpha)
+        cutoff = np.percentile(values, 100 * alpha) if cutoff is None else cutoff
         return float(values[values <= cutoff].mean())
-    mean, std, skew, kurt = _moments(values)
+    mean, std, skew, kurt = shape if shape is not None else moments(values)
     if np.isnan(std):
         return float("nan")
     if method == "gaussian":
