@@ -14,6 +14,9 @@ __version__ = "0.1.0"
 # public name -> module that defines it
 _LAZY = {
     "load_ohlcv": "trademl.data.io",
+    "load_folder": "trademl.data.io",
+    "load_data": "trademl.data.dataset",
+    "load_sample": "trademl.datasets",
     "validate_ohlcv": "trademl.data.validation",
     "repair_ohlcv": "trademl.data.validation",
     "resample_ohlcv": "trademl.data.resample",
@@ -61,8 +64,10 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover
     from trademl.config import ExperimentSpec, load_spec  # noqa: F401
-    from trademl.data.io import load_ohlcv  # noqa: F401
+    from trademl.data.dataset import load_data  # noqa: F401
+    from trademl.data.io import load_folder, load_ohlcv  # noqa: F401
     from trademl.data.resample import resample_ohlcv  # noqa: F401
     from trademl.data.validation import repair_ohlcv, validate_ohlcv  # noqa: F401
+    from trademl.datasets import load_sample  # noqa: F401
     from trademl.errors import DataValidationError, SpecError, TradeMLError  # noqa: F401
     from trademl.features import generate_features  # noqa: F401
