@@ -129,6 +129,10 @@ def bench_drift(n_features: int, n: int) -> dict[str, float]:
     out["max |W1 - exact W1| / W1"] = float(
         np.max(np.abs(report.table["wasserstein"].to_numpy() - w1) / w1)
     )
+    within = np.abs(report.table["wasserstein"].to_numpy() - w1) <= report.table[
+        "wasserstein_bound"
+    ].to_numpy(dtype=float)
+    out["W1 error within the reported bound"] = f"{int(within.sum())}/{n_features} features"
     out["features flagged (true shifted)"] = f"{report.n_drifted} ({n_features // 10})"
     return out
 
