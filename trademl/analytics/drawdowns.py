@@ -16,8 +16,14 @@ from trademl.analytics._input import as_returns
 __all__ = ["drawdown_series", "drawdown_table", "max_drawdown", "time_under_water"]
 
 
-def _equity_over_peak(values: np.ndarray) -> np.ndarray:
-    equity = np.cumprod(1.0 + values)
+def _equity(values: np.ndarray) -> np.ndarray:
+    equity = values + 1.0
+    np.cumprod(equity, out=equity)  # in place: one array, not two (large inputs are memory-bound)
+    return equity
+
+
+def _equity_over_peak(values: np.ndarray, equity: np.ndarray | None = None) -> np.ndarray:
+    equity = _equity(values) if equity is None else equity
     peak = np.maximum.accumulate(equity)
     np.maximum(peak, 1.0, out=peak)  # the starting capital is the first peak (never 0)
     np.divide(equity, peak, out=peak)
@@ -30,10 +36,10 @@ def _underwater(values: np.ndarray) -> np.ndarray:
     return ratio
 
 
-def _max_drawdown(values: np.ndarray) -> float:
+def _max_drawdown(values: np.ndarray, equity: np.ndarray | None = None) -> float:
     if len(values) == 0:
         return float("nan")
-    return float(min(_equity_over_peak(values).min() - 1.0, 0.0))
+    return float(min(_equity_over_peak(values, equity).min() - 1.0, 0.0))
 
 
 def drawdown_series(returns) -> pd.Series:

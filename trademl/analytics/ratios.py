@@ -14,9 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from trademl.analytics._input import as_returns
-from trademl.analytics.drawdowns import _max_drawdown
+from trademl.analytics.drawdowns import _equity, _max_drawdown
 from trademl.analytics.periods import resolve_periods_per_year
-from trademl.analytics.returns import _cagr
 
 __all__ = [
     "calmar_ratio",
@@ -48,7 +47,8 @@ def _sharpe(values: np.ndarray, ppy: float, rf_period: float = 0.0) -> float:
         return NAN
     excess = values - rf_period if rf_period else values
     mean = float(excess.mean())
-    std = float(np.std(excess, ddof=1))
+    centred = excess - mean
+    std = float(np.sqrt(np.dot(centred, centred) / (len(centred) - 1)))
     if _is_constant(excess, std, mean):
         return NAN
     return float(mean / std * np.sqrt(ppy))
@@ -66,10 +66,15 @@ def _sortino(values: np.ndarray, ppy: float, mar_period: float = 0.0) -> float:
 
 
 def _calmar(values: np.ndarray, ppy: float) -> float:
-    max_dd = _max_drawdown(values)
+    if len(values) == 0:
+        return NAN
+    equity = _equity(values)
+    growth = float(equity[-1])  # the same compounding the CAGR needs: reuse it
+    max_dd = _max_drawdown(values, equity)
     if not max_dd < 0:
         return NAN
-    return _cagr(values, ppy) / abs(max_dd)
+    cagr = growth ** (ppy / len(values)) - 1.0 if growth > 0 else -1.0
+    return cagr / abs(max_dd)
 
 
 def _omega(values: np.ndarray, threshold: float) -> float:
