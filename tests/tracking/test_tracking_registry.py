@@ -162,6 +162,8 @@ def test_promotion_is_gated_and_keeps_exactly_one_champion(store, logged):
         r"deflated_sharpe = 0\.9 < min 0\.95, short by 0\.05$",
     ):
         promote(name, v3, {"deflated_sharpe": GateSpec(min=0.95)}, stage="staging")
+    with pytest.raises(TrackingError, match="gated v2 is the champion"):
+        promote(name, v2, stage="staging")
     promote(name, v3, {"hit_rate": {"max": 0.6}}, stage="staging")
     assert {v["version"]: v["aliases"] for v in model_versions(name)}[3] == ["challenger"]
     with pytest.raises(PromotionRefused, match="sharpe: metric not recorded on the run"):

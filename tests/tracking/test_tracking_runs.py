@@ -133,3 +133,29 @@ def test_configure_defaults_to_sqlite_in_the_cwd(tmp_path, monkeypatch, store):
         )
     finally:
         configure(None)  # leave nothing pointing at tmp_path; the fixture reconfigures
+
+
+def test_plots_and_reports_become_artifacts(store, tmp_path, btc_recent):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from trademl.tracking import log_figure, log_report
+
+    report = tmp_path / "summary.csv"
+    btc_recent["close"].describe().to_csv(report)
+    figure, axes = plt.subplots()
+    axes.plot(btc_recent.index, btc_recent["close"])
+    with start_run(_spec()) as run:
+        assert log_report(report) == "reports/summary.csv"
+        assert log_figure(figure, "close.png") == "plots/close.png"
+        with pytest.raises(ValueError, match="figure name must end in"):
+            log_figure(figure, "close")
+        with pytest.raises(FileNotFoundError, match="report file not found"):
+            log_report(tmp_path / "missing.html")
+    plt.close(figure)
+    listed = {a.path for a in client().list_artifacts(run.info.run_id, "plots")}
+    assert listed == {"plots/close.png"}
+    text = mlflow.artifacts.load_text(f"runs:/{run.info.run_id}/reports/summary.csv")
+    assert "mean" in text

@@ -20,7 +20,9 @@ _LAZY = {
     "log_metrics_batch": "trademl.tracking.runs",
     "log_dataset": "trademl.tracking.runs",
     "log_features": "trademl.tracking.runs",
-    "log_model": "trademl.tracking.models",
+    "log_figure": "trademl.tracking.runs",
+    "log_report": "trademl.tracking.runs",
+    "log_model": "trademl.tracking.model_logging",
     "register_model": "trademl.tracking.registry",
     "promote": "trademl.tracking.registry",
     "rollback": "trademl.tracking.registry",
@@ -70,7 +72,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from trademl.tracking.gates import check_gates  # noqa: F401
     from trademl.tracking.integrity import load_model, verify  # noqa: F401
     from trademl.tracking.lineage import lineage  # noqa: F401
-    from trademl.tracking.models import log_model  # noqa: F401
+    from trademl.tracking.model_logging import log_model  # noqa: F401
     from trademl.tracking.registry import (  # noqa: F401
         champion_history,
         champion_version,
@@ -83,7 +85,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from trademl.tracking.runs import (  # noqa: F401
         log_dataset,
         log_features,
+        log_figure,
         log_metrics_batch,
         log_params,
+        log_report,
         start_run,
     )

@@ -21,7 +21,7 @@ from trademl.tracking import _store
 from trademl.tracking.errors import PromotionRefused, TrackingError
 from trademl.tracking.gates import check_gates, describe_failures
 from trademl.tracking.integrity import MANIFEST_TAG, download_version, hash_directory
-from trademl.tracking.models import model_uri_of_run
+from trademl.tracking.model_logging import model_uri_of_run
 
 __all__ = [
     "CHALLENGER",
@@ -190,6 +190,10 @@ def promote(
         )
 
     outcome = {"name": name, "version": version, "stage": stage, "gates": results}
+    if stage == "staging" and version == champion:
+        raise TrackingError(
+            f"{name} v{version} is the champion; promote another version or roll back first"
+        )
     if stage == "staging":
         previous = _alias_version(name, CHALLENGER)
         client.set_registered_model_alias(name, CHALLENGER, str(version))

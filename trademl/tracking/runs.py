@@ -32,8 +32,10 @@ __all__ = [
     "active_run_id",
     "log_dataset",
     "log_features",
+    "log_figure",
     "log_metrics_batch",
     "log_params",
+    "log_report",
     "start_run",
 ]
 
@@ -55,7 +57,7 @@ def active_run_id(run_id: str | None = None) -> str:
 
 
 def _provenance_tags(spec: ExperimentSpec) -> dict[str, str]:
-    code = git_commit()
+    code = git_commit(str(Path.cwd()))
     # trademl itself may run from a checkout (editable install): its commit matters too
     library = git_commit(str(Path(__file__).resolve().parent))
     return {
@@ -167,6 +169,28 @@ def log_features(names: Sequence[str], *, run_id: str | None = None) -> None:
     client = _store.client()
     client.log_dict(run_id, {"features": names}, FEATURES_ARTIFACT)
     client.set_tag(run_id, "trademl.n_features", str(len(names)))
+
+
+def log_report(
+    path: str | Path, *, artifact_dir: str = "reports", run_id: str | None = None
+) -> str:
+    """Attach a report or plot file (HTML, PNG, CSV, ...) to a run; return its artifact path."""
+    run_id = active_run_id(run_id)
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"report file not found: {path}")
+    _store.client().log_artifact(run_id, str(path), artifact_dir)
+    return f"{artifact_dir}/{path.name}"
+
+
+def log_figure(figure: Any, name: str, *, run_id: str | None = None) -> str:
+    """Attach a matplotlib figure as ``plots/<name>`` (``name`` ends in .png, .svg or .html)."""
+    run_id = active_run_id(run_id)
+    if not name or Path(name).suffix.lower() not in {".png", ".svg", ".pdf", ".html", ".jpg"}:
+        raise ValueError(f"figure name must end in .png, .svg, .pdf, .jpg or .html, got {name!r}")
+    artifact = f"plots/{name}"
+    _store.client().log_figure(run_id, figure, artifact)
+    return artifact
 
 
 def _date_range(frame: pd.DataFrame) -> tuple[str, str]:
