@@ -102,8 +102,9 @@ def bars_from_frame(
     """Check an OHLCV frame and turn it into :class:`Bars`; errors name column and rows."""
     if not isinstance(ohlcv, pd.DataFrame):
         raise DataError(f"ohlcv: expected a pandas DataFrame, got {type(ohlcv).__name__}")
-    frame = ohlcv.rename(columns=lambda c: str(c).lower())
-    index = _to_utc_index(frame.index, "ohlcv")
+    # lower-case name -> the caller's column, without renaming (copying) the frame
+    by_name = {str(c).lower(): c for c in ohlcv.columns.tolist()}
+    index = _to_utc_index(ohlcv.index, "ohlcv")
     if len(index) == 0:
         raise DataError("ohlcv: the frame has no rows")
     if not index.is_monotonic_increasing:
@@ -112,17 +113,18 @@ def bars_from_frame(
     if index.has_duplicates:
         dup = index[index.duplicated()][0]
         raise DataError(f"ohlcv: duplicate timestamp {dup}")
-    missing = [c for c in PRICE_COLUMNS if c not in frame.columns]
+    missing = [c for c in PRICE_COLUMNS if c not in by_name]
     if missing:
         raise DataError(
-            f"ohlcv: missing column(s) {', '.join(missing)} (have: {', '.join(frame.columns)})"
+            f"ohlcv: missing column(s) {', '.join(missing)} (have: {', '.join(by_name)})"
         )
     columns: dict[str, np.ndarray] = {}
-    names = [*PRICE_COLUMNS, *(["volume"] if "volume" in frame.columns else [])]
+    names = [*PRICE_COLUMNS, *(["volume"] if "volume" in by_name else [])]
     for name in names:
         try:
             # a copy: features may return these arrays, and the output must not alias the input
-            values = np.array(frame[name].to_numpy(dtype=np.float64, na_value=np.nan), copy=True)
+            column = ohlcv[by_name[name]]
+            values = np.array(column.to_numpy(dtype=np.float64, na_value=np.nan), copy=True)
         except (TypeError, ValueError) as exc:
             raise DataError(f"ohlcv: column {name!r} is not numeric ({exc})") from None
         bad = ~np.isfinite(values)

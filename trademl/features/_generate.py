@@ -184,15 +184,18 @@ def _check_warmup(items: list[Planned], n_bars: int, on_short: str, unit: str) -
     return {label for label, _ in short}
 
 
-def _compute(items: list[Planned], bars: Bars, too_short: set[str],
-             n_jobs: int | None) -> list[list[np.ndarray]]:  # fmt: skip
+def _compute(items: list[Planned], bars: Bars, too_short: set[str], n_jobs: int | None,
+             wanted: set[str]) -> list[list[np.ndarray]]:  # fmt: skip
     """Every planned feature's outputs, in plan order, on a few threads: TA-Lib, numpy and
     pandas' rolling kernels release the GIL, so a 2-core machine computes two at once."""
 
     def one(item: Planned) -> list[np.ndarray]:
         if item.label in too_short:
             return [np.full(len(bars), np.nan) for _ in item.feature.outputs]
-        return item.feature.run(bars, item.params)
+        columns = item.feature.columns(item.params)
+        return item.feature.run(
+            bars, item.params, {c for c in columns if item.prefix + c in wanted}
+        )
 
     workers = min(n_jobs or os.cpu_count() or 1, len(items), 8)
     if workers <= 1:
@@ -285,7 +288,7 @@ def generate_features(
             source_row, unit = None, "bars"
         too_short = _check_warmup(items, len(plan_bars), spec.on_short, unit)
         blanked += [c for item in items if item.label in too_short for c in item.columns]
-        results = _compute(items, plan_bars, too_short, spec.n_jobs)
+        results = _compute(items, plan_bars, too_short, spec.n_jobs, wanted)
         for item, arrays in zip(items, results, strict=True):
             for column, array in zip(item.columns, arrays, strict=True):
                 if column not in wanted:

@@ -113,9 +113,22 @@ class Feature:
     def warmup_bars(self, params: Mapping[str, Any]) -> int:
         return int(self.warmup(**params) if callable(self.warmup) else self.warmup)
 
-    def run(self, bars: Any, params: Mapping[str, Any]) -> list[np.ndarray]:
-        """Compute and check the outputs: one float array per declared output, input length."""
-        result = self.compute(bars, **params)
+    def run(
+        self, bars: Any, params: Mapping[str, Any], wanted: set[str] | None = None
+    ) -> list[np.ndarray]:
+        """Compute and check the outputs: one float array per declared output, input length.
+
+        ``wanted`` (column names): a TA-Lib wrapper whose derived outputs (distance to the
+        average, %B...) are all unwanted skips computing them (they come back all-NaN)."""
+        skip_derived = False
+        if wanted is not None and self.talib is not None:
+            derived = [c for c, pick in zip(self.columns(params), self.talib[2], strict=True)
+                       if pick is None]  # fmt: skip
+            skip_derived = bool(derived) and not wanted.intersection(derived)
+        if skip_derived:
+            result = self.compute(bars, _derive=False, **params)
+        else:
+            result = self.compute(bars, **params)
         arrays = list(result) if isinstance(result, tuple | list) else [result]
         if len(arrays) != len(self.outputs):
             raise FeatureError(

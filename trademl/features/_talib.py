@@ -55,12 +55,16 @@ def talib_feature(
     picks = talib_outputs if talib_outputs is not None else tuple(range(len(outputs)))
     call = getattr(talib, function)
 
-    def compute(bars: Any, **p: Any) -> tuple[np.ndarray, ...]:
+    def compute(bars: Any, _derive: bool = True, **p: Any) -> tuple[np.ndarray, ...]:
         result = call(*(bars.columns[i] for i in inputs), **to_kwargs(**p))
         raw = result if isinstance(result, tuple) else (result,)
         arrays = [raw[i] for i in picks if i is not None]
         if derived is not None:
-            arrays.extend(derived(bars, p, raw))
+            if _derive:
+                arrays.extend(derived(bars, p, raw))
+            else:  # every derived column is excluded: do not spend time on them
+                # a zero-stride view: no memory touched for columns that are dropped anyway
+                arrays.extend(np.broadcast_to(np.nan, len(bars)) for i in picks if i is None)
         return tuple(arrays)
 
     def warmup(**p: Any) -> int:
