@@ -16,6 +16,7 @@ import numpy as np
 from trademl.analytics._input import as_returns
 from trademl.analytics.drawdowns import _equity, _max_drawdown
 from trademl.analytics.periods import resolve_periods_per_year
+from trademl.analytics.returns import _dot
 
 __all__ = [
     "calmar_ratio",
@@ -48,7 +49,7 @@ def _sharpe(values: np.ndarray, ppy: float, rf_period: float = 0.0) -> float:
     excess = values - rf_period if rf_period else values
     mean = float(excess.mean())
     centred = excess - mean
-    std = float(np.sqrt(np.dot(centred, centred) / (len(centred) - 1)))
+    std = float(np.sqrt(_dot(centred, centred) / (len(centred) - 1)))
     if _is_constant(excess, std, mean):
         return NAN
     return float(mean / std * np.sqrt(ppy))
@@ -59,7 +60,7 @@ def _sortino(values: np.ndarray, ppy: float, mar_period: float = 0.0) -> float:
         return NAN
     excess = values - mar_period if mar_period else values
     below = np.minimum(excess, 0.0)
-    downside = float(np.sqrt(np.dot(below, below) / len(below)))
+    downside = float(np.sqrt(_dot(below, below) / len(below)))
     if downside == 0:
         return NAN
     return float(excess.mean() / downside * np.sqrt(ppy))
@@ -103,10 +104,10 @@ def _stability(values: np.ndarray) -> float:
     time = np.arange(len(values), dtype="float64")
     y = log_equity - log_equity.mean()
     x = time - time.mean()
-    syy = float(np.dot(y, y))
+    syy = float(_dot(y, y))
     if syy == 0:
         return NAN
-    return float(np.dot(x, y) ** 2 / (np.dot(x, x) * syy))
+    return float(_dot(x, y) ** 2 / (_dot(x, x) * syy))
 
 
 def sharpe_ratio(returns, periods_per_year: float | None = None, risk_free: float = 0.0) -> float:

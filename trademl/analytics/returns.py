@@ -30,6 +30,12 @@ __all__ = [
 ]
 
 
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    # einsum, not np.dot: BLAS would start threads that spin on a busy machine and cost
+    # more than the sum itself
+    return float(np.einsum("i,i->", a, b))
+
+
 def _total(values: np.ndarray) -> float:
     if len(values) == 0:
         return float("nan")
@@ -61,12 +67,12 @@ def _shape(values: np.ndarray) -> tuple[float, float]:
     s2 = float(squared.sum())
     if s2 <= 0:
         return float("nan"), float("nan")
-    s3 = float(np.dot(squared, centred))
+    s3 = float(_dot(squared, centred))
     m2, m3 = s2 / n, s3 / n
     skew = float(np.sqrt(n * (n - 1)) / (n - 2) * m3 / m2**1.5)
     if n < 4:
         return skew, float("nan")
-    s4 = float(np.dot(squared, squared))
+    s4 = float(_dot(squared, squared))
     first = (n + 1) * n * (n - 1) / ((n - 2) * (n - 3)) * s4 / s2**2
     return skew, float(first - 3.0 * (n - 1) ** 2 / ((n - 2) * (n - 3)))
 
