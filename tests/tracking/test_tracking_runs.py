@@ -118,7 +118,12 @@ def test_dataset_lineage_hashes_the_full_content(store, btc_recent, btc_1h_path)
     assert frame_sha256(btc_recent.copy()) == record["sha256"]
 
 
-def test_configure_defaults_to_sqlite_in_the_cwd(tmp_path, monkeypatch, store):
+def test_configure_defaults_to_sqlite_in_the_cwd(tmp_path, monkeypatch, store, mlflow_template_db):
+    import shutil
+    import sqlite3
+
+    for name in ("mlruns.db", "other.db", "spec.db"):  # migrated copies: skip the slow schema
+        shutil.copyfile(mlflow_template_db, tmp_path / name)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     try:
@@ -131,6 +136,9 @@ def test_configure_defaults_to_sqlite_in_the_cwd(tmp_path, monkeypatch, store):
         assert (
             configure(TrackingSpec(uri="sqlite:///spec.db")) == f"sqlite:///{tmp_path / 'spec.db'}"
         )
+        # trademl switches its SQLite stores to write-ahead logging (faster commits)
+        with sqlite3.connect(tmp_path / "spec.db") as connection:
+            assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     finally:
         configure(None)  # leave nothing pointing at tmp_path; the fixture reconfigures
 
