@@ -122,9 +122,9 @@ def bars_from_frame(
     names = [*PRICE_COLUMNS, *(["volume"] if "volume" in by_name else [])]
     for name in names:
         try:
-            # a copy: features may return these arrays, and the output must not alias the input
+            # no copy here: generate_features copies any output that aliases these arrays
             column = ohlcv[by_name[name]]
-            values = np.array(column.to_numpy(dtype=np.float64, na_value=np.nan), copy=True)
+            values = np.ascontiguousarray(column.to_numpy(dtype=np.float64, na_value=np.nan))
         except (TypeError, ValueError) as exc:
             raise DataError(f"ohlcv: column {name!r} is not numeric ({exc})") from None
         bad = ~np.isfinite(values)

@@ -9,6 +9,7 @@ would cost more than computing them.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import logging
 import os
 import warnings
@@ -44,11 +45,11 @@ class Planned:
     params: dict[str, Any]
     prefix: str
 
-    @property
+    @functools.cached_property
     def columns(self) -> list[str]:
         return [self.prefix + c for c in self.feature.columns(self.params)]
 
-    @property
+    @functools.cached_property
     def label(self) -> str:
         return self.prefix + self.feature.stem(self.params)
 
@@ -296,7 +297,10 @@ def generate_features(
                 if source_row is not None:
                     array = np.where(source_row >= 0, array[np.maximum(source_row, 0)], np.nan)
                 array = array.astype(dtype, copy=False)
-                if id(array) in seen:  # the frame owns its columns: never two views of one array
+                # the frame owns its columns: never two views of one array, nor the input's
+                if id(array) in seen or any(
+                    np.may_share_memory(array, source) for source in bars.columns.values()
+                ):
                     array = array.copy()
                 seen.add(id(array))
                 columns[column] = array
