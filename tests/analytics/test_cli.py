@@ -61,10 +61,21 @@ def test_montecarlo_command(cli, returns_csv):
     assert set(payload["percentiles"]) == {"final_return", "max_drawdown", "sharpe"}
 
 
-def test_report_from_returns_and_trades(cli, returns_csv, tmp_path, btc_returns):
+def test_report_from_returns_and_trades(cli, returns_csv, tmp_path, btc_returns, eth_returns):
+    regimes = pd.Series(
+        np.where(btc_returns.index.hour < 12, "asia", "west"), index=btc_returns.index
+    )
+    regimes_csv = tmp_path / "regimes.csv"
+    regimes.to_frame("regime").to_csv(regimes_csv, index_label="timestamp")
+    bench_csv = tmp_path / "bench.csv"
+    eth_returns.to_frame("returns").to_csv(bench_csv, index_label="timestamp")
     code, out, err = cli("report", "--returns", returns_csv, "--format", "html",
-                         "-o", tmp_path / "r.html", "--mc-paths", "200")  # fmt: skip
-    assert code == 0, err and "wrote html" in out
+                         "-o", tmp_path / "r.html", "--mc-paths", "200",
+                         "--regimes", regimes_csv, "--benchmark", bench_csv)  # fmt: skip
+    assert code == 0, err
+    assert "wrote html" in out
+    html = (tmp_path / "r.html").read_text()
+    assert "asia" in html and "west" in html and "benchmark" in html
     trades = pd.DataFrame(
         {
             "exit_time": btc_returns.index[::200][:60],

@@ -106,7 +106,8 @@ def test_backtest_and_report_from_a_tracked_run(cli, tracked_run, predictions_fi
     assert from_run == json.loads(out)
     code, out, err = cli("report", "--run-id", run_id, "-o", tmp_path / "run.xlsx",
                          "--mc-paths", "200")  # fmt: skip
-    assert code == 0, err and (tmp_path / "run.xlsx").stat().st_size > 5000
+    assert code == 0, err
+    assert (tmp_path / "run.xlsx").stat().st_size > 5000
     code, _, err = cli("backtest", "--run-id", empty_id)
     assert code == 2 and "no predictions/oos.parquet" in err
     code, _, err = cli("backtest", "--run-id", "0123456789abcdef0123456789abcdef")
