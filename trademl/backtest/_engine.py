@@ -180,7 +180,9 @@ def run_backtest(
     One symbol: ``close`` and ``signal_or_proba`` are Series on the same index (missing
     signals mean flat). Many symbols: DataFrames with one column per symbol; each symbol
     trades its ``weights`` share (equal by default) and the portfolio return is the
-    weighted sum, rebalanced every bar. ``funding`` is a Series of funding rates (or a
+    weighted sum, rebalanced every bar; a portfolio trade's PnL is measured on its symbol's
+    sleeve (its weight of the initial capital, compounded by that symbol's own returns),
+    so across symbols the trades' PnL only approximately adds up to the portfolio's. ``funding`` is a Series of funding rates (or a
     dict symbol -> Series). ``benchmark`` is ``"buy_and_hold"`` (the same weights on the
     assets), a Series of benchmark prices, or None. See the module docstring for the
     exact cost and timing model and :func:`target_positions` for sizing.
