@@ -88,6 +88,19 @@ def test_matches_an_event_loop_on_real_data(btc, lag):
     np.testing.assert_allclose(result.equity.to_numpy(), reference, rtol=1e-10)
 
 
+def test_fractional_and_short_positions_match_the_event_loop(btc):
+    close = btc["close"].iloc[3000:6000]
+    proba = pd.Series(np.random.default_rng(11).uniform(0, 1, len(close)), index=close.index)
+    proba[proba.between(0.45, 0.55)] = 0.5  # some flat stretches
+    result = run_backtest(close, proba, kind="proba", sizing="probability", fee_bp=12,
+                          slippage_bp=3, initial_capital=1.0)  # fmt: skip
+    target = target_positions(proba, kind="proba", sizing="probability").to_numpy()
+    assert 0 < np.abs(target[target != 0]).min() < 0.2  # really fractional sizes
+    reference = loop_backtest(close.to_numpy(), target, 15e-4, 1)
+    np.testing.assert_allclose(result.equity.to_numpy(), reference, rtol=1e-10)
+    assert result.trades["pnl"].sum() == pytest.approx(result.equity.iloc[-1] - 1.0, abs=1e-12)
+
+
 def test_no_look_ahead(btc):
     close = btc["close"].iloc[:2000]
     signal = np.sign(close.diff(5)).fillna(0)
