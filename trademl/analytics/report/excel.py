@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from trademl.analytics.report._content import Report
+from trademl.analytics.report._content import Report, is_percent
 
 
 def _excel_ready(frame: pd.DataFrame) -> pd.DataFrame:
@@ -50,6 +50,13 @@ def write_excel(report: Report, path: str | Path) -> Path:
             mc.bands.to_excel(writer, sheet_name="monte carlo bands")
         else:
             pd.DataFrame().to_excel(writer, sheet_name="monte carlo")
+        summary_sheet = writer.sheets["summary"]
+        for row in summary_sheet.iter_rows(min_row=2, max_col=2):
+            if is_percent(str(row[0].value)):
+                row[1].number_format = "0.00%"
+        for row in writer.sheets["monthly returns"].iter_rows(min_row=2, min_col=2):
+            for cell in row:
+                cell.number_format = "0.0%"
         for sheet in writer.sheets.values():
             for column in sheet.columns:
                 width = max(len(str(c.value or "")) for c in column[:50])
