@@ -21,6 +21,8 @@ _LAZY = {
     "repair_ohlcv": "trademl.data.validation",
     "resample_ohlcv": "trademl.data.resample",
     "generate_features": "trademl.features",
+    "run_backtest": "trademl.backtest",
+    "performance_summary": "trademl.analytics",
     "load_spec": "trademl.config",
     "ExperimentSpec": "trademl.config",
     "DataValidationError": "trademl.errors",
@@ -63,6 +65,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
+    from trademl.analytics import performance_summary  # noqa: F401
+    from trademl.backtest import run_backtest  # noqa: F401
     from trademl.config import ExperimentSpec, load_spec  # noqa: F401
     from trademl.data.dataset import load_data  # noqa: F401
     from trademl.data.io import load_folder, load_ohlcv  # noqa: F401
