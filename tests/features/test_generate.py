@@ -170,3 +170,16 @@ def test_user_feature_via_decorator_gets_the_same_checks(btc):
     finally:
         unregister("range_share")
         unregister("broken_length")
+
+
+def test_output_never_aliases_the_input(btc):
+    @feature("raw_close", category="statistical", replace=True)
+    def raw_close(bars):
+        return bars.close  # returning an input array as-is must not tie the frames together
+
+    try:
+        frame = generate_features(btc, {"indicators": ["raw_close"]})
+        assert not np.shares_memory(frame["raw_close"].to_numpy(), btc["close"].to_numpy())
+        np.testing.assert_array_equal(frame["raw_close"], btc["close"])
+    finally:
+        unregister("raw_close")
