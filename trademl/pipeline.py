@@ -435,12 +435,14 @@ def _evaluate(spec, rows: _Rows, holdout, pred, oos: pd.DataFrame, tuning) -> di
     kurt = float(stats.kurtosis(returns, fisher=False)) if n_obs > 3 else 3.0
     out["probabilistic_sharpe"] = float(probabilistic_sharpe_ratio(per_bar, n_obs, skew, kurt, 0.0))
     if tuning is not None and tuning.n_complete > 1:
+        # pruned trials were configurations tried and rejected too: they count as trials;
+        # the Sharpe spread comes from the completed ones (pruned have no full-CV Sharpe)
         out["deflated_sharpe"] = float(
             deflated_sharpe_ratio(
-                per_bar, tuning.n_complete, tuning.sharpe_variance, n_obs, skew, kurt
+                per_bar, tuning.n_trials, tuning.sharpe_variance, n_obs, skew, kurt
             )
         )
-        out["n_trials"] = float(tuning.n_complete)
+        out["n_trials"] = float(tuning.n_trials)
         best = tuning.study.trials[tuning.best_trial_number].user_attrs
         if "cv_sharpe" in best:
             out["cv_sharpe"] = float(best["cv_sharpe"])

@@ -57,7 +57,7 @@ def test_end_to_end_tracked_run(tmp_path, monkeypatch, tracking_dir):
     for key in ("oos_accuracy", "oos_ic", "oos_sharpe", "deflated_sharpe", "n_trials"):
         assert key in result.metrics and math.isfinite(result.metrics[key])
     assert 0.0 <= result.metrics["deflated_sharpe"] <= 1.0
-    assert result.metrics["n_trials"] == result.tuning.n_complete
+    assert result.metrics["n_trials"] == result.tuning.n_complete + result.tuning.n_pruned
     # the gate is out of reach, so the version stays where it is and the reason is named
     assert result.promoted is False and "oos_sharpe" in result.promotion
 
