@@ -111,6 +111,8 @@ def promote_command(
     configure_store(tracking_uri, spec)
     gates = load_spec(spec).tracking.gates if spec is not None else {}
     outcome = promote(name, version, gates, stage=to, reason=reason)
+    if not gates:
+        console.print("  no quality gates checked (give --spec with tracking.gates)")
     for gate in outcome["gates"]:
         threshold = gate["threshold"]
         shown = f"{threshold:.6g}" if isinstance(threshold, float) else threshold
