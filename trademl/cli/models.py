@@ -45,6 +45,9 @@ def show_command(
     versions["aliases"] = versions["aliases"].map(", ".join)
     versions["run_id"] = versions["run_id"].str[:12]
     versions["created"] = versions["created"].str[:16].str.replace("T", " ")
+    versions = versions.rename(columns={"parent_version": "parent"})
+    if not versions["description"].str.len().any():
+        versions = versions.drop(columns=["description"])
     print_table(versions, title=f"{name}: versions")
     _print_history(name, champion_history(name))
 
@@ -116,9 +119,10 @@ def promote_command(
     for gate in outcome["gates"]:
         threshold = gate["threshold"]
         shown = f"{threshold:.6g}" if isinstance(threshold, float) else threshold
+        note = f" ({gate['note']})" if gate["note"] else ""
         console.print(
-            f"  gate {gate['gate']} {gate['bound']} {shown}: value {gate['value']} "
-            f"[green]passed[/] {gate['note']}",
+            f"  gate {gate['gate']} {gate['bound']} {shown}{note}: value {gate['value']:.6g} "
+            "[green]passed[/]",
             highlight=False,
         )
     alias = "champion" if to == "production" else "challenger"

@@ -269,7 +269,7 @@ def rollback(name: str, reason: str) -> int:
             "reason": reason,
         },
     )
-    log.warning("%s rolled back from v%d to v%d: %s", name, current, restored, reason)
+    log.info("%s rolled back from v%d to v%d: %s", name, current, restored, reason)
     return restored
 
 
