@@ -15,8 +15,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# The main job on the bundled sample: check the data, then the whole experiment, tracked in
+# ./mlruns.db (open it with `trademl ui`).
 demo: install
 	$(BIN)/trademl demo
+	$(BIN)/trademl run examples/btc_1h_lightgbm.yaml
 
 test: install
 	$(BIN)/ruff check .

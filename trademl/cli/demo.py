@@ -1,7 +1,7 @@
 """``trademl demo``: the data path on the bundled samples (load, validate, summarise).
 
-Later stages grow this into the full pipeline; it must keep running anywhere, offline,
-from the samples shipped inside the package.
+It must keep running anywhere, offline, from the samples shipped inside the package;
+``make demo`` follows it with the full experiment (``trademl run examples/...``).
 """
 
 from __future__ import annotations
@@ -58,7 +58,8 @@ def demo(
         table.add_row(label, *cells)
     console.print(table)
     console.print(
-        "Next: [bold]trademl data info FILE[/], [bold]trademl data validate FILE --repair OUT[/]",
+        "Next: [bold]trademl run examples/btc_1h_lightgbm.yaml[/] (the whole experiment), "
+        "[bold]trademl data validate FILE --repair OUT[/]",
         highlight=False,
     )
 
