@@ -340,19 +340,19 @@ def _folds(
 
 
 def _study_name(spec: ExperimentSpec) -> str:
-    """The spec's name plus a hash of everything that changes what a trial means.
+    """The spec's name plus a hash of what the user set that changes what a trial means.
 
-    Trial count, parallelism, timeout and tracking are left out, so raising n_trials
-    continues the same study instead of starting over.
+    Trial count, parallelism, timeout, storage and tracking are left out, so raising
+    n_trials continues the same study; defaults are left out too, so a new setting added
+    to trademl (with its default) does not orphan the studies of existing specs.
     """
     if spec.tuning.study_name:
         return spec.tuning.study_name
-    keep = spec.model_dump(mode="json", exclude={"tracking", "monitoring", "name"})
-    keep["tuning"] = {
-        k: v
-        for k, v in keep["tuning"].items()
-        if k not in ("n_trials", "n_jobs", "timeout", "log_trials", "plots", "resume", "storage")
-    }
+    keep = spec.model_dump(
+        mode="json", exclude_defaults=True, exclude={"tracking", "monitoring", "name"}
+    )
+    ignored = {"n_trials", "n_jobs", "timeout", "log_trials", "plots", "resume", "storage"}
+    keep["tuning"] = {k: v for k, v in keep.get("tuning", {}).items() if k not in ignored}
     digest = hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:10]
     return f"{spec.name}-{digest}"
 

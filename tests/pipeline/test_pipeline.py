@@ -218,3 +218,14 @@ def test_example_specs_are_valid():
         spec = load_spec(root / name)
         assert spec.tuning.n_trials > 0
     assert load_spec(root / "btc_1h_full_100_trials.yaml").tuning.n_trials == 100
+
+
+def test_study_name_ignores_trial_count_and_follows_the_experiment():
+    from trademl.pipeline import _study_name
+
+    base = _study_name(load_spec({"name": "x"}))
+    assert base.startswith("x-")
+    assert _study_name(load_spec({"name": "x", "tuning": {"n_trials": 500, "n_jobs": 2}})) == base
+    assert _study_name(load_spec({"name": "x", "model": {"kind": "xgboost"}})) != base
+    assert _study_name(load_spec({"name": "x", "labels": {"horizon": 6}})) != base
+    assert _study_name(load_spec({"tuning": {"study_name": "mine"}})) == "mine"
