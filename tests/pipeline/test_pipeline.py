@@ -192,6 +192,9 @@ def test_cli_run_prints_summary_and_bad_spec_is_one_red_line(
     assert 'model.params.max_depth: expected int, got "deep"' in err
     assert "Traceback" not in err
 
+    code, out, err = cli("run", path, "--trials", "-1")
+    assert code == 2 and "tuning.n_trials" in err
+
 
 def test_models_cards_command(capsys):
     import typer

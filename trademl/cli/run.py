@@ -26,12 +26,11 @@ def run_command(
 
     loaded = load_spec(spec)
     if trials is not None or n_jobs is not None:
+        # through load_spec again, so an override is checked and reported like the file
+        raw = loaded.model_dump(mode="json", exclude_defaults=True)
         changes = {"n_trials": trials, "n_jobs": n_jobs}
-        tuning = loaded.tuning.model_copy(
-            update={k: v for k, v in changes.items() if v is not None}
-        )
-        # re-validate: a copy with updates skips the section's own checks
-        loaded = type(loaded).model_validate(loaded.model_dump() | {"tuning": tuning.model_dump()})
+        raw["tuning"] = raw.get("tuning", {}) | {k: v for k, v in changes.items() if v is not None}
+        loaded = load_spec(raw)
     result = run(loaded, progress=not no_progress, base_dir=spec.resolve().parent, console=console)
     console.print(summary_table(result))
     if result.run_id:
