@@ -254,7 +254,9 @@ def ui_command(
                 raise fail(f"mlflow server did not answer on {address} within {timeout:g} s", 1)
             time.sleep(0.3)
         console.print(
-            f"MLflow UI at [bold]{address}[/] (store: {uri}); Ctrl-C to stop", highlight=False
+            f"MLflow UI at [bold]{address}[/] (store: {uri}); Ctrl-C to stop",
+            highlight=False,
+            soft_wrap=True,
         )
         # stdout may be a pipe (a test, a supervisor): make the address visible now
         sys.stdout.flush()
