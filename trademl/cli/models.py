@@ -1,4 +1,5 @@
-"""`trademl models list|show|register|promote|rollback|lineage|verify|history` (MLflow registry)."""
+"""`trademl models list|show|register|promote|rollback|lineage|verify|history` (MLflow registry)
+and `trademl models cards` (the model zoo's cards)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ import typer
 
 from trademl.cli._console import console
 from trademl.cli.experiments import URI_OPTION, configure_store, print_table
+from trademl.cli.run import models_cards
 
 models_app = typer.Typer(
     help="Registered models: versions, promotion, rollback, lineage, integrity.",
     no_args_is_help=True,
 )
+models_app.command("cards")(models_cards)
 
 
 @models_app.command("list")
