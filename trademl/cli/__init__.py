@@ -7,6 +7,7 @@ import only typer at the top, so ``trademl --help`` does not load pandas or torc
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import typer
@@ -42,6 +43,9 @@ def _root(
 ) -> None:
     level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    # MLflow sets its own log level when imported (later, lazily); keep its INFO chatter
+    # (schema creation, registration) out of a normal run
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", logging.getLevelName(level))
 
 
 for _module in (
