@@ -8,8 +8,7 @@ package (and ``trademl --help``) stays cheap.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from trademl._lazy import lazy_getattr
 
 __all__ = [
     "DataValidationError",
@@ -52,12 +51,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module 'trademl.data' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 def __dir__() -> list[str]:

@@ -6,8 +6,7 @@ importing the package stays cheap.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from trademl._lazy import lazy_getattr
 
 _LAZY = {
     "open_store": "trademl.monitoring.store",
@@ -33,12 +32,7 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module 'trademl.monitoring' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 def __dir__() -> list[str]:
