@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from trademl.models.base import TabularModel
 from trademl.models.cards import ModelCard, output_schema
-from trademl.models.random_forest import forest_params
+from trademl.models.random_forest import RandomForestModel, forest_params
 
 __all__ = ["ExtraTreesModel"]
 
@@ -28,29 +27,10 @@ CARD = ModelCard(
 )
 
 
-class ExtraTreesModel(TabularModel):
-    card = CARD
+class ExtraTreesModel(RandomForestModel):
+    """The forest's parameters; only the trees (and the bootstrap default) differ."""
 
-    def __init__(
-        self,
-        *,
-        task="classification",
-        n_estimators=300,
-        max_depth=None,
-        min_samples_leaf=50,
-        max_features=0.5,
-        max_samples=None,
-        random_state=0,
-        n_jobs=None,
-    ):
-        self.task = task
-        self.n_estimators = n_estimators
-        self.max_depth = max_depth
-        self.min_samples_leaf = min_samples_leaf
-        self.max_features = max_features
-        self.max_samples = max_samples
-        self.random_state = random_state
-        self.n_jobs = n_jobs
+    card = CARD
 
     def _make_estimator(self) -> Any:
         from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
