@@ -659,6 +659,8 @@ def _track(spec, rows: _Rows, dev, holdout, cut, frames, result: RunResult) -> N
     )
     result.model_name = model_name
     result.model_version = version
+    if spec.monitoring.register_reference:
+        _register_monitoring_reference(spec, rows, dev, result)
     gates = {k: v.model_dump(exclude_none=True) for k, v in spec.tracking.gates.items()}
     if not gates:
         result.promoted = None
@@ -674,6 +676,32 @@ def _track(spec, rows: _Rows, dev, holdout, cut, frames, result: RunResult) -> N
     else:
         result.promoted = True
         result.promotion = f"{model_name} v{version} is champion"
+
+
+def _register_monitoring_reference(spec, rows: _Rows, dev, result: RunResult) -> None:
+    """Give the monitor what live data is compared with: the training features' profile,
+    the holdout predictions and outcomes, and the holdout metrics as the baseline."""
+    from trademl.monitoring import frames_from_oos, open_store, register_reference
+
+    predictions, outcomes = frames_from_oos(result.predictions)
+    baseline = {
+        name.removeprefix("oos_"): value
+        for name, value in result.metrics.items()
+        if name.startswith("oos_")
+    }
+    store = open_store(spec.monitoring.db_url)
+    try:
+        register_reference(
+            store,
+            model=result.model_name,
+            version=str(result.model_version),
+            features=rows.X.iloc[dev],
+            predictions=predictions,
+            labels=outcomes,
+            baseline=baseline,
+        )
+    finally:
+        store.close()
 
 
 # ---- summary ---------------------------------------------------------------------------

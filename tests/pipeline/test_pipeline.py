@@ -232,3 +232,30 @@ def test_study_name_ignores_trial_count_and_follows_the_experiment():
     assert _study_name(load_spec({"name": "x", "model": {"kind": "xgboost"}})) != base
     assert _study_name(load_spec({"name": "x", "labels": {"horizon": 6}})) != base
     assert _study_name(load_spec({"tuning": {"study_name": "mine"}})) == "mine"
+
+
+def test_registered_version_hands_its_reference_to_the_monitor(tmp_path, tracking_dir):
+    from trademl.monitoring import open_store
+
+    db = tmp_path / "monitor.db"
+    spec = small_spec(
+        tmp_path,
+        tracking_dir,
+        name="pipeline-monitor",
+        monitoring={"db_url": f"sqlite:///{db}", "register_reference": True},
+        tuning={"n_trials": 2},
+    )
+    result = run(spec, progress=False)
+
+    store = open_store(f"sqlite:///{db}")
+    try:
+        version = str(result.model_version)
+        features = store.load_profile(model="pipeline-monitor", version=version)
+        assert features is not None
+        # the profile describes exactly the features the model was trained on
+        trained_on = result.models["pooled"].feature_names_in_
+        assert sorted(features["features"]) == sorted(trained_on)
+        for kind in ("predictions", "labels"):
+            assert store.load_profile(model="pipeline-monitor", version=version, kind=kind)
+    finally:
+        store.close()

@@ -71,6 +71,9 @@ class MonitoringSpec(SpecModel):
     # SQLAlchemy URL; default is a SQLite file in the working directory.
     # The TRADEML_MONITOR_DB environment variable overrides it.
     db_url: str | None = None
+    # `trademl run`: when a version is registered, store its reference (training-feature
+    # profile, holdout predictions and outcomes, holdout metrics as the baseline) here
+    register_reference: bool = False
     periods_per_year: float | None = Field(default=None, gt=0)
     # each check deletes rows recorded more than this many days ago (None: keep all)
     retention_days: int | None = Field(default=90, ge=1)
