@@ -131,6 +131,12 @@ def _check_data(spec: ExperimentSpec, frames: dict[str, pd.DataFrame]) -> None:
             raise SpecError(
                 f"labels.horizon={h} bars is longer than the data: {symbol} has {n} bars"
             )
+        start = _holdout_start(spec)
+        if start is not None and not frame.index[0] < start <= frame.index[-1]:
+            raise SpecError(
+                f"validation.holdout_start={start:%Y-%m-%d %H:%M} is outside the data: "
+                f"{symbol} covers {frame.index[0]:%Y-%m-%d %H:%M} -> {frame.index[-1]:%Y-%m-%d %H:%M}"
+            )
         needed = max(300, 4 * (h + spec.validation.embargo) * (n_splits + 1))
         if n < needed:
             raise SpecError(
@@ -302,19 +308,34 @@ def _assemble(spec: ExperimentSpec, frames: dict[str, pd.DataFrame]) -> _Rows:
     )
 
 
+def _holdout_start(spec: ExperimentSpec) -> pd.Timestamp | None:
+    start = spec.validation.holdout_start
+    if start is None:
+        return None
+    stamp = pd.Timestamp(start)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
 def _holdout(spec: ExperimentSpec, rows: _Rows) -> tuple[np.ndarray, np.ndarray, pd.Timestamp]:
     """(development rows, holdout rows, holdout start): purged by label end, not by count."""
-    fraction = spec.validation.holdout_fraction or DEFAULT_HOLDOUT
     stamps = rows.X.index.unique()
-    cut = stamps[int(np.floor(len(stamps) * (1 - fraction)))]
+    start = _holdout_start(spec)
+    if start is not None:
+        setting = f"validation.holdout_start={start:%Y-%m-%d %H:%M}"
+        later = stamps[stamps >= start]
+        cut = later.min() if len(later) else stamps.max()
+    else:
+        fraction = spec.validation.holdout_fraction or DEFAULT_HOLDOUT
+        setting = f"validation.holdout_fraction={fraction}"
+        cut = stamps[int(np.floor(len(stamps) * (1 - fraction)))]
     times = rows.X.index
     holdout = np.flatnonzero(times >= cut)
     # a development label may not read any holdout bar
     dev = np.flatnonzero((times < cut) & (rows.label_end.to_numpy() < cut))
     if len(holdout) < 50 or len(dev) < 200:
         raise SpecError(
-            f"validation.holdout_fraction={fraction} leaves {len(dev)} development and "
-            f"{len(holdout)} holdout rows; use more data or another fraction"
+            f"{setting} leaves {len(dev)} development and "
+            f"{len(holdout)} holdout rows; use more data or another holdout"
         )
     return dev, holdout, cut
 

@@ -161,6 +161,11 @@ def test_multi_symbol_pooled_and_per_symbol(tmp_path, monkeypatch, shared_data):
         ),
         ({"labels": {"kind": "forward_return"}}, SpecError, "set model.task: regression"),
         ({"tuning": {"metric": "rmse"}}, SpecError, "'rmse' needs a regression target"),
+        (
+            {"validation": {"holdout_fraction": 0.0, "holdout_start": "2030-01-01"}},
+            SpecError,
+            "validation.holdout_start=2030-01-01 00:00 is outside the data: BTCUSDT covers",
+        ),
     ],
 )
 def test_bad_specs_fail_before_any_work(tmp_path, monkeypatch, overrides, error, message):
@@ -259,3 +264,22 @@ def test_registered_version_hands_its_reference_to_the_monitor(tmp_path, trackin
             assert store.load_profile(model="pipeline-monitor", version=version, kind=kind)
     finally:
         store.close()
+
+
+def test_holdout_from_a_date(tmp_path, tracking_dir):
+    spec = small_spec(
+        tmp_path,
+        tracking_dir,
+        name="pipeline-holdout-date",
+        validation={"holdout_fraction": 0.0, "holdout_start": "2026-05-20"},
+        tuning={"n_trials": 2},
+    )
+    result = run(spec, progress=False)
+    # the holdout is exactly the bars from that date on; tuning never saw them
+    assert result.predictions.index.min() == pd.Timestamp("2026-05-20", tz="UTC")
+    assert result.predictions.index.max() < pd.Timestamp("2026-06-21", tz="UTC")
+
+
+def test_holdout_fraction_and_start_are_exclusive():
+    with pytest.raises(SpecError, match="set holdout_fraction or holdout_start, not both"):
+        load_spec({"validation": {"holdout_fraction": 0.2, "holdout_start": "2026-05-20"}})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -22,6 +23,8 @@ class ValidationSpec(SpecModel):
     test_groups: int = Field(2, ge=1)
     embargo: int = Field(0, ge=0)
     holdout_fraction: float = Field(0.0, ge=0.0, lt=0.9)
+    # or a date: the holdout is every bar from here on (naive dates are UTC)
+    holdout_start: datetime | None = None
     window: Literal["expanding", "sliding"] = "expanding"
     test_size: int | None = Field(None, ge=1)
     step: int | None = Field(None, ge=1)
@@ -30,6 +33,8 @@ class ValidationSpec(SpecModel):
 
     @model_validator(mode="after")
     def _settings_match_scheme(self) -> ValidationSpec:
+        if self.holdout_start is not None and self.holdout_fraction:
+            raise ValueError("set holdout_fraction or holdout_start, not both")
         if self.scheme == "cpcv" and self.test_groups >= self.n_splits:
             raise ValueError(
                 f"test_groups ({self.test_groups}) must be < n_splits ({self.n_splits}) for cpcv"
