@@ -6,30 +6,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from trademl.data.io import read_table
 from trademl.errors import DataError
 
 __all__ = ["read_regimes", "read_returns", "read_trades"]
 
 TIME_COLUMNS = ("timestamp", "date", "datetime", "time")
-
-
-def _read_table(path: str | Path) -> pd.DataFrame:
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
-    name = path.name.lower()
-    try:
-        if name.endswith(".parquet"):
-            frame = pd.read_parquet(path)
-            if isinstance(frame.index, pd.DatetimeIndex):
-                frame = frame.reset_index()
-        elif name.endswith((".csv", ".csv.gz", ".txt")):
-            frame = pd.read_csv(path)
-        else:
-            raise DataError(f"{path}: expected a .csv, .csv.gz or .parquet file")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: cannot read as a table ({exc})") from None
-    return frame
 
 
 def _time_index(frame: pd.DataFrame, where: str) -> pd.DataFrame:
@@ -48,7 +30,7 @@ def read_returns(path: str | Path, column: str | None = None) -> pd.Series:
     present becomes the index; the values come from ``column``, else a column named
     ``returns``/``return``, else the only numeric column."""
     where = str(path)
-    frame = _time_index(_read_table(path), where)
+    frame = _time_index(read_table(path), where)
     if column is not None:
         if column not in frame.columns:
             raise DataError(f"{where}: no column {column!r}; have {list(frame.columns)}")
@@ -73,7 +55,7 @@ def read_returns(path: str | Path, column: str | None = None) -> pd.Series:
 
 def read_trades(path: str | Path) -> pd.DataFrame:
     """A trade list (as written by ``trademl backtest --out``): needs a ``return`` column."""
-    frame = _read_table(path)
+    frame = read_table(path)
     if "return" not in frame.columns:
         raise DataError(
             f"{path}: a trades file needs a 'return' column; have {list(frame.columns)}"
@@ -89,7 +71,7 @@ def read_trades(path: str | Path) -> pd.DataFrame:
 def read_regimes(path: str | Path) -> pd.Series:
     """Regime labels by timestamp: a time column and a ``regime`` column (or the only other)."""
     where = str(path)
-    frame = _time_index(_read_table(path), where)
+    frame = _time_index(read_table(path), where)
     if not isinstance(frame.index, pd.DatetimeIndex):
         raise DataError(f"{where}: a regimes file needs a timestamp column")
     column = "regime" if "regime" in frame.columns else None

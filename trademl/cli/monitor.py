@@ -42,27 +42,12 @@ def _store(db: str | None, spec):
     return open_store(db or os.environ.get("TRADEML_MONITOR_DB") or spec.db_url)
 
 
-def _read_table(path: Path):
-    import pandas as pd
+def _read_feature_table(path: Path):
+    """A table of feature columns: the time column is not a feature."""
+    from trademl.data.io import read_table
 
-    from trademl.errors import DataError
-
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
-    name = path.name.lower()
-    try:
-        if name.endswith(".parquet"):
-            frame = pd.read_parquet(path)
-        elif name.endswith((".csv", ".csv.gz", ".txt")):
-            frame = pd.read_csv(path)
-        else:
-            raise DataError(f"{path}: expected .csv, .csv.gz or .parquet")
-    except (ValueError, OSError) as exc:
-        raise DataError(f"{path}: cannot read ({exc})") from None
-    for column in ("timestamp", "date", "time"):
-        if column in frame.columns:
-            frame = frame.drop(columns=column)
-    return frame
+    frame = read_table(path)
+    return frame.drop(columns=[c for c in ("timestamp", "date", "time") if c in frame.columns])
 
 
 def _fmt(value, digits: int = 4) -> str:
@@ -207,7 +192,7 @@ def drift(
     """Compare two data files feature by feature (KS, PSI, Wasserstein, chi-square)."""
     from trademl.monitoring.drift import detect_drift
 
-    ref, cur = _read_table(reference), _read_table(current)
+    ref, cur = _read_feature_table(reference), _read_feature_table(current)
     report = detect_drift(ref, cur, alpha=alpha, psi_bins=bins, categorical=categorical or None)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), default=str, indent=2))

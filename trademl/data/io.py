@@ -34,6 +34,7 @@ __all__ = [
     "detect_format",
     "load_folder",
     "load_ohlcv",
+    "read_table",
     "save_ohlcv",
     "symbol_from_filename",
 ]
@@ -406,3 +407,27 @@ def load_folder(
             )
         by_symbol[symbol] = file
     return {symbol: load_ohlcv(file, columns=columns) for symbol, file in sorted(by_symbol.items())}
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Any CSV (.csv, .csv.gz, .txt) or Parquet table as a frame, a time index as a column.
+
+    For tables that are not candles (returns, trades, feature windows); candles go
+    through ``load_ohlcv``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    name = path.name.lower()
+    try:
+        if name.endswith(".parquet"):
+            frame = pd.read_parquet(path)
+            if isinstance(frame.index, pd.DatetimeIndex):
+                frame = frame.reset_index()
+        elif name.endswith((".csv", ".csv.gz", ".txt")):
+            frame = pd.read_csv(path)
+        else:
+            raise DataError(f"{path}: expected a .csv, .csv.gz or .parquet file")
+    except (ValueError, OSError) as exc:  # parser, empty file, bad encoding, bad Parquet
+        raise DataError(f"{path}: cannot read as a table ({exc})") from None
+    return frame
