@@ -29,3 +29,29 @@ class DataValidationError(DataError):
     def __init__(self, message: str, problems: list[dict] | None = None):
         super().__init__(message)
         self.problems = list(problems or [])
+
+
+class CausalityError(SpecError):
+    """A feature at bar t depends on bars after t: computed on a prefix of the data it
+    differs from the same rows computed on all of it.
+
+    ``column`` is the first offending column, ``columns`` every one found at that prefix,
+    ``timestamp`` the first bar that differs, ``prefix`` the number of bars in the prefix.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        column: str,
+        columns: list[str] | None = None,
+        symbol: str | None = None,
+        timestamp: object = None,
+        prefix: int | None = None,
+    ):
+        super().__init__(message)
+        self.column = column
+        self.columns = list(columns or [column])
+        self.symbol = symbol
+        self.timestamp = timestamp
+        self.prefix = prefix

@@ -133,13 +133,17 @@ def test_disk_cache_is_keyed_by_data_and_spec(tmp_path, btc):
 
     try:
         spec = {"indicators": ["counted_close", "rsi", "macd", "bbands"]}
-        first = generate_features(btc, spec, cache_dir=tmp_path)
+        first = generate_features(btc, spec, cache_dir=tmp_path, check_causality=False)
         assert len(list(tmp_path.glob("*.parquet"))) == 1 and calls == [len(btc)]
-        again = generate_features(btc, spec, cache_dir=tmp_path)
+        again = generate_features(btc, spec, cache_dir=tmp_path, check_causality=False)
         assert calls == [len(btc)]  # served from disk: nothing recomputed
         pd.testing.assert_frame_equal(first, again)
-        generate_features(btc.iloc[:-1], spec, cache_dir=tmp_path)  # other data
-        generate_features(btc, {**spec, "exclude": ["rsi_7"]}, cache_dir=tmp_path)  # other spec
+        generate_features(
+            btc.iloc[:-1], spec, cache_dir=tmp_path, check_causality=False
+        )  # other data
+        generate_features(
+            btc, {**spec, "exclude": ["rsi_7"]}, cache_dir=tmp_path, check_causality=False
+        )  # other spec
         assert len(calls) == 3 and len(list(tmp_path.glob("*.parquet"))) == 3
     finally:
         unregister("counted_close")

@@ -39,29 +39,55 @@ def generate(
     spec: Path | None = typer.Option(
         None, "--spec", "-s", help="YAML with a `features:` section (default: the full set)."
     ),
+    modules: list[Path] | None = typer.Option(
+        None,
+        "--module",
+        "-m",
+        help="Python file with your own @feature functions (repeatable); checked for "
+        "look-ahead on this data.",
+    ),
     float32: bool = typer.Option(False, "--float32", help="Store float32 (half the memory)."),
     cache_dir: Path | None = typer.Option(None, "--cache", help="Feature cache directory."),
 ) -> None:
     """Compute features for FILE and write them to OUT.parquet."""
     import time
 
-    from trademl.features import generate_features, load_feature_spec
+    from trademl.features import (
+        check_run_causality,
+        generate_features,
+        load_feature_modules,
+        load_feature_spec,
+    )
 
     if not file.is_file():
         raise fail(f"{file}: file not found")
     feature_spec = load_feature_spec(spec)
+    # the spec's modules sit beside the spec file; --module paths are taken as given
+    if spec is not None:
+        load_feature_modules(feature_spec.modules, base_dir=spec.resolve().parent)
+    load_feature_modules([str(m) for m in modules or []], base_dir=None)
     with console.status(f"reading {file.name}"):
         ohlcv = _read_ohlcv(file)
     started = time.perf_counter()
     with console.status(f"computing features on {len(ohlcv):,} bars"):
-        frame = generate_features(ohlcv, feature_spec, float32=float32, cache_dir=cache_dir)
+        frame = generate_features(
+            ohlcv, feature_spec, float32=float32, cache_dir=cache_dir, check_causality=False
+        )
     elapsed = time.perf_counter() - started
+    # before anything is written: a leaking user feature exits 2 naming the column and bar
+    report = check_run_causality(ohlcv, feature_spec, full=frame)
     output.parent.mkdir(parents=True, exist_ok=True)
     frame.to_parquet(output)
     console.print(
         f"wrote {output}: {len(frame):,} rows x {frame.shape[1]} features "
         f"({frame.dtypes.iloc[0]}) in {elapsed:.2f} s"
     )
+    if report["checked"]:
+        prefixes = ", ".join(f"{k:,}" for k in report["prefixes"])
+        console.print(
+            f"causality of {len(report['checked'])} user feature column(s) checked on the "
+            f"first {prefixes} bars in {report['seconds']:.2f} s"
+        )
 
 
 @features_app.command("list")

@@ -13,13 +13,19 @@ Example::
       normalise: {window: 200, columns: ["sma_*"]}
       float32: true
       cache: .trademl/features
+      modules: [my_features.py]                    # files with your own @feature functions
+
+``modules`` are Python files (relative to the spec file's folder) whose ``@feature``
+registrations join the registry before features are computed. Their features are not
+proven causal like trademl's own, so the run checks them on its own data (see
+``trademl.features.check_run_causality``) and refuses one that reads a later bar.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from trademl.config._base import SpecModel
 
@@ -37,6 +43,15 @@ CATEGORIES: tuple[str, ...] = (
 )
 
 ParamValue = int | float | str | bool
+
+
+def _python_file(path: str) -> str:
+    if not path.strip().endswith(".py"):
+        raise ValueError("must be a Python file ending in .py")
+    return path
+
+
+ModulePath = Annotated[str, AfterValidator(_python_file)]
 
 
 class IndicatorSpec(SpecModel):
@@ -80,6 +95,8 @@ class FeatureSpec(SpecModel):
     # threads computing features (TA-Lib and numpy release the GIL); None: one per CPU core.
     # 1 by default: on a busy shared machine extra threads only add contention
     n_jobs: int | None = Field(1, ge=1)
+    # user feature files (paths relative to the spec file's folder), imported before the run
+    modules: list[ModulePath] = []
 
     @field_validator("lags")
     @classmethod

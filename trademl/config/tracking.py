@@ -8,7 +8,7 @@ from pydantic import Field, model_validator
 
 from trademl.config._base import SpecModel
 
-__all__ = ["GateSpec", "TrackingSpec"]
+__all__ = ["GateSpec", "PlausibilitySpec", "TrackingSpec"]
 
 Threshold = float | Literal["champion"]
 
@@ -30,6 +30,19 @@ class GateSpec(SpecModel):
         return self
 
 
+class PlausibilitySpec(SpecModel):
+    """Scores no honest market direction model reaches: a version whose run recorded one at
+    or above a bound is refused promotion (a look-ahead leak is far likelier than skill).
+
+    ``max_accuracy`` bounds ``oos_accuracy``, ``oos_balanced_accuracy``, ``cv_accuracy``
+    and ``cv_balanced_accuracy``; ``max_auc`` bounds ``oos_roc_auc``, ``oos_auc``,
+    ``cv_roc_auc`` and ``cv_auc`` (whichever the run recorded). ``null`` turns one off.
+    """
+
+    max_accuracy: float | None = Field(0.9, gt=0.5, le=1.0)
+    max_auc: float | None = Field(0.9, gt=0.5, le=1.0)
+
+
 class TrackingSpec(SpecModel):
     # False: the pipeline runs without MLflow (nothing is logged)
     enabled: bool = True
@@ -43,3 +56,5 @@ class TrackingSpec(SpecModel):
     model_name: str | None = None
     # metric name -> bound a model version must meet to be promoted
     gates: dict[str, GateSpec] = Field(default_factory=dict)
+    # checked at every promotion, even with no gates: implausibly high accuracy / AUC
+    plausibility: PlausibilitySpec = Field(default_factory=PlausibilitySpec)

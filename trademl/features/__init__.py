@@ -2,7 +2,9 @@
 
 ``generate_features(ohlcv)`` computes the full default set (over 200 columns from OHLCV
 alone); a :class:`~trademl.config.features.FeatureSpec` picks categories, indicators,
-periods, higher timeframes, lags and normalisation. Add your own with ``@feature``.
+periods, higher timeframes, lags and normalisation. Add your own with ``@feature``, in a
+notebook or in files named by ``features.modules`` (:func:`load_feature_modules`); their
+causality is checked on the run's data (:func:`check_run_causality`).
 Selection (``trademl.features.selection``) and scalers (``trademl.features.scaling``)
 are scikit-learn transformers, fitted on training folds only.
 """
@@ -12,7 +14,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from trademl.features._causality import check_causality
+from trademl.errors import CausalityError
+from trademl.features._causality import check_causality, check_run_causality
 from trademl.features._generate import generate_features, load_feature_spec, plan_features
 from trademl.features._registry import (
     Feature,
@@ -22,15 +25,19 @@ from trademl.features._registry import (
     registry,
     unregister,
 )
+from trademl.features._user_modules import load_feature_modules
 
 __all__ = [
+    "CausalityError",
     "Feature",
     "FeatureError",
     "check_causality",
+    "check_run_causality",
     "feature",
     "generate_features",
     "get_feature",
     "list_features",
+    "load_feature_modules",
     "load_feature_spec",
     "plan_features",
     "registry",

@@ -12,8 +12,9 @@ import fnmatch
 import functools
 import logging
 import os
+import time
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,7 @@ from trademl.features._bars import Bars, bars_from_frame, resample_bars
 from trademl.features._cache import FeatureCache
 from trademl.features._registry import Feature, FeatureError, get_feature, registry
 
-__all__ = ["generate_features", "load_feature_spec", "plan_features"]
+__all__ = ["FeaturePlan", "generate_features", "load_feature_spec", "make_plan", "plan_features"]
 
 logger = logging.getLogger(__name__)
 
@@ -138,7 +139,7 @@ def plan_features(
     return planned, no_volume
 
 
-def _prepare_extra(bars_index: pd.DatetimeIndex, data: Mapping[str, Any]) -> dict[str, Any]:
+def prepare_extra(bars_index: pd.DatetimeIndex, data: Mapping[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(data) - set(EVENT_INPUTS))
     if unknown:
         raise FeatureError(
@@ -211,29 +212,53 @@ def _compute(items: list[Planned], bars: Bars, too_short: set[str], n_jobs: int 
 _SLOW = {"garch": 3, "vprofile": 2, "volpct": 1, "hurst": 1}
 
 
-def generate_features(
-    ohlcv: pd.DataFrame,
-    spec: FeatureSpec | Mapping[str, Any] | str | Path | None = None,
-    *,
-    float32: bool = False,
-    cache_dir: str | Path | None = None,
-    **data: Any,
-) -> pd.DataFrame:
-    """Compute features on an OHLCV frame (UTC DatetimeIndex of bar open times).
+@dataclass(frozen=True)
+class FeaturePlan:
+    """Every column a spec computes on some data: the planned features per timeframe, then
+    the lag and z-score columns derived from them, in output order."""
 
-    ``spec``: None for the full default set, or a FeatureSpec / dict / YAML path.
-    ``data``: ``trades=``, ``book=``, ``l2=`` event frames (see trademl.features.orderbook)
-    and ``reference=`` another symbol's close on the same bars (cross-asset features).
-    Returns a frame with the input's index; row t uses bars <= t only.
-    """
-    spec = load_feature_spec(spec)
-    float32 = float32 or spec.float32
-    bars = bars_from_frame(ohlcv, on_nan=spec.on_nan)
-    bars.extra = _prepare_extra(bars.index, data)
-    cache_location = cache_dir if cache_dir is not None else spec.cache
-    cache = FeatureCache(cache_location) if cache_location else None
+    plans: list[tuple[list[Planned], str]]
+    base_names: list[str]
+    lag_columns: list[tuple[str, str, int]]
+    norm_source: list[str]
+    names: list[str]
 
-    available = set(bars.columns) | set(bars.extra)
+    def items(self) -> list[Planned]:
+        return [p for items, _ in self.plans for p in items]
+
+    def restrict(self, keep: Callable[[Planned], bool], spec: FeatureSpec) -> FeaturePlan:
+        """Only the planned features ``keep`` accepts, and the columns derived from them."""
+        plans = [([p for p in items if keep(p)], tf) for items, tf in self.plans]
+        # a higher timeframe with nothing left is not resampled at all
+        plans = [(items, tf) for items, tf in plans if items or not tf]
+        kept = {c for items, _ in plans for p in items for c in p.columns}
+        base = [c for c in self.base_names if c in kept]
+        lags = [lag for lag in self.lag_columns if lag[1] in kept]
+        derived = set(base).union(name for name, _, _ in lags)
+        norm = [c for c in self.norm_source if c in derived]
+        return FeaturePlan(plans, base, lags, norm, _output_names(base, lags, norm, spec))
+
+    def owners(self, spec: FeatureSpec) -> dict[str, Feature]:
+        """The registered feature each column comes from (a lag or z-score: its source's)."""
+        owner = {c: p.feature for p in self.items() for c in p.columns}
+        for name, source, _ in self.lag_columns:
+            owner[name] = owner[source]
+        if spec.normalise is not None:
+            for source in self.norm_source:
+                owner[f"{source}_z{spec.normalise.window}"] = owner[source]
+        return owner
+
+
+def _output_names(base: list[str], lags: list[tuple[str, str, int]], norm: list[str],
+                  spec: FeatureSpec) -> list[str]:  # fmt: skip
+    names = base + [n for n, _, _ in lags]
+    if spec.normalise is not None and spec.normalise.mode == "append":
+        names += [f"{c}_z{spec.normalise.window}" for c in norm]
+    return names
+
+
+def make_plan(spec: FeatureSpec, available: set[str]) -> tuple[FeaturePlan, list[str]]:
+    """The spec resolved against the inputs at hand; and the labels skipped for no volume."""
     base_plan, no_volume = plan_features(spec, available)
     plans: list[tuple[list[Planned], str]] = [(base_plan, "")]
     for tf in spec.timeframes:
@@ -243,39 +268,26 @@ def generate_features(
         )  # fmt: skip
         no_volume += skipped
         plans.append((items, tf.timeframe))
-    if no_volume:
-        message = (
-            f"no volume column: skipped {len(no_volume)} volume feature(s): {', '.join(no_volume)}"
-        )
-        warnings.warn(message, UserWarning, stacklevel=2)
-        logger.warning(message)
-
-    key = None
-    if cache is not None:
-        key = cache.key(bars, [p for items, _ in plans for p in items], spec, float32)
-        cached = cache.load(key)
-        if cached is not None:
-            logger.info("features loaded from cache %s", cache.path(key))
-            return cached
-
     base_names = [c for items, _ in plans for p in items for c in p.columns]
     base_names = [c for c in base_names if not _excluded(c, spec.exclude)]
     lag_columns = _lag_columns(base_names, spec.lags)
     norm_source = _normalise_columns(base_names + [n for n, _, _ in lag_columns], spec)
-    names = base_names + [n for n, _, _ in lag_columns]
-    if spec.normalise is not None and spec.normalise.mode == "append":
-        names += [f"{c}_z{spec.normalise.window}" for c in norm_source]
+    names = _output_names(base_names, lag_columns, norm_source, spec)
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
         raise FeatureError(f"column {dup!r} would be produced twice: check the spec's indicators")
+    return FeaturePlan(plans, base_names, lag_columns, norm_source, names), no_volume
 
+
+def compute_plan(bars: Bars, plan: FeaturePlan, spec: FeatureSpec,
+                 dtype: Any) -> tuple[dict[str, np.ndarray], list[str]]:  # fmt: skip
+    """Every column of ``plan`` on ``bars``; and the columns left all-NaN as too short."""
     n = len(bars)
-    dtype = np.float32 if float32 else np.float64
-    wanted = set(names)
+    wanted = set(plan.names)
     columns: dict[str, np.ndarray] = {}
     seen: set[int] = set()
     blanked: list[str] = []
-    for items, timeframe in plans:
+    for items, timeframe in plan.plans:
         plan_bars = bars
         if timeframe:
             if bars.bar_delta is None:
@@ -305,26 +317,91 @@ def generate_features(
                 seen.add(id(array))
                 columns[column] = array
 
-    for name, source, lag in lag_columns:
+    for name, source, lag in plan.lag_columns:
         lagged = np.empty(n, dtype=dtype)
         lagged[:lag] = np.nan
         lagged[lag:] = columns[source][: n - lag]
         columns[name] = lagged
-    if spec.normalise is not None and norm_source:
+    if spec.normalise is not None and plan.norm_source:
         window = spec.normalise.window
-        zscores = rolling_zscore(np.column_stack([columns[c] for c in norm_source]), window)
+        zscores = rolling_zscore(np.column_stack([columns[c] for c in plan.norm_source]), window)
         zscores = np.asfortranarray(zscores, dtype=dtype)
-        for i, source in enumerate(norm_source):
+        for i, source in enumerate(plan.norm_source):
             target = f"{source}_z{window}" if spec.normalise.mode == "append" else source
             columns[target] = zscores[:, i]
+    return columns, blanked
 
-    # one block per column, no copy: stacking 250 columns into one 2-D block first would
-    # touch as much fresh memory again as computing them did
-    frame = pd.DataFrame(
-        {name: columns[name] for name in names}, index=bars.index.rename("timestamp"), copy=False
-    )
-    # with on_short="nan": the columns left all-NaN because the series is too short for them
-    frame.attrs["too_short"] = blanked
+
+def generate_features(
+    ohlcv: pd.DataFrame,
+    spec: FeatureSpec | Mapping[str, Any] | str | Path | None = None,
+    *,
+    float32: bool = False,
+    cache_dir: str | Path | None = None,
+    check_causality: bool | None = None,
+    **data: Any,
+) -> pd.DataFrame:
+    """Compute features on an OHLCV frame (UTC DatetimeIndex of bar open times).
+
+    ``spec``: None for the full default set, or a FeatureSpec / dict / YAML path.
+    ``data``: ``trades=``, ``book=``, ``l2=`` event frames (see trademl.features.orderbook)
+    and ``reference=`` another symbol's close on the same bars (cross-asset features).
+    Returns a frame with the input's index; row t uses bars <= t only.
+
+    ``check_causality``: None (default) checks the features whose causality is not proven
+    (yours: registered in a notebook or loaded from ``features.modules``) by recomputing
+    them on prefixes of this data, and raises ``CausalityError`` naming the column and
+    the bar where one reads a later bar; with trademl's own features only, it costs
+    nothing. True checks every column, ours too (about 2.5 times the computation);
+    False skips the check. See :func:`trademl.features.check_run_causality`.
+    """
+    spec = load_feature_spec(spec)
+    float32 = float32 or spec.float32
+    bars = bars_from_frame(ohlcv, on_nan=spec.on_nan)
+    bars.extra = prepare_extra(bars.index, data)
+    cache_location = cache_dir if cache_dir is not None else spec.cache
+    cache = FeatureCache(cache_location) if cache_location else None
+
+    plan, no_volume = make_plan(spec, set(bars.columns) | set(bars.extra))
+    if no_volume:
+        message = (
+            f"no volume column: skipped {len(no_volume)} volume feature(s): {', '.join(no_volume)}"
+        )
+        warnings.warn(message, UserWarning, stacklevel=2)
+        logger.warning(message)
+    if check_causality is None:
+        check_causality = False if all(p.feature.proven for p in plan.items()) else None
+
+    key = frame = None
+    if cache is not None:
+        key = cache.key(bars, plan.items(), spec, float32)
+        frame = cache.load(key)
+        if frame is not None:
+            logger.info("features loaded from cache %s", cache.path(key))
+    if frame is None:
+        started = time.perf_counter()
+        columns, blanked = compute_plan(bars, plan, spec, np.float32 if float32 else np.float64)
+        # one block per column, no copy: stacking 250 columns into one 2-D block first would
+        # touch as much fresh memory again as computing them did
+        frame = pd.DataFrame(
+            {name: columns[name] for name in plan.names},
+            index=bars.index.rename("timestamp"),
+            copy=False,
+        )
+        # with on_short="nan": the columns left all-NaN because the series is too short
+        frame.attrs["too_short"] = blanked
+        # what the causality check's time budget is measured against
+        frame.attrs["feature_seconds"] = time.perf_counter() - started
+    else:
+        key = None  # loaded: nothing to save again
+
+    if check_causality is not False:
+        from trademl.features._causality import check_run_causality, record_check
+
+        report = check_run_causality(
+            ohlcv, spec, full=frame, include_proven=bool(check_causality), **data
+        )
+        record_check(frame, report)
     if cache is not None and key is not None:
         cache.save(key, frame)
     return frame

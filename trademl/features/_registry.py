@@ -8,10 +8,17 @@ used by the full set, the warm-up (bars before the first valid value) and its ou
 Our own features and a user's are registered the same way and get the same checks
 (output shape, warm-up, and the causality test that the suite runs over the whole
 registry; users can run it too with :func:`trademl.features.check_causality`).
+
+Each record says where it came from (``origin``: the module that defined it) and whether
+its causality is ``proven``: only trademl's own feature modules are, because the test
+suite checks every one of them. A user's feature (a file in ``features.modules``, a
+notebook cell) is not, so ``trademl run`` checks it on the run's own data.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import itertools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -37,6 +44,21 @@ INPUTS = ("open", "high", "low", "close", "volume", "trades", "book", "l2", "ref
 
 _REGISTRY: dict[str, Feature] = {}
 _BUILTINS_LOADED = False
+# trademl's own feature modules: what they register is proven causal by the test suite
+BUILTIN_MODULES = tuple(
+    f"trademl.features.{name}"
+    for name in (
+        "garch",
+        "microstructure",
+        "momentum",
+        "orderbook",
+        "patterns",
+        "statistical",
+        "trend",
+        "volatility",
+        "volume",
+    )
+)
 
 
 class FeatureError(TradeMLError, ValueError):
@@ -69,6 +91,10 @@ class Feature:
     description: str = ""
     # for TA-Lib wrappers: (function name, kwargs builder, TA-Lib output index per output or None)
     talib: tuple[str, Callable[..., dict], tuple[int | None, ...]] | None = None
+    # the module that registered it ("trademl.features.trend", "__main__", a user file's module)
+    origin: str = ""
+    # True only for trademl's own modules, set at registration (see BUILTIN_MODULES)
+    proven: bool = False
 
     def resolve(self, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Defaults updated with ``params``; unknown names are an error naming the feature."""
@@ -197,6 +223,7 @@ def feature(
             raise FeatureError(
                 f"a feature named {name!r} is already registered (pass replace=True to override)"
             )
+        origin = getattr(fn, "__module__", None) or ""
         _REGISTRY[name] = Feature(
             name=name,
             category=category,
@@ -207,6 +234,8 @@ def feature(
             warmup=warmup,
             grid=grid,
             description=description or (fn.__doc__ or "").strip().split("\n")[0],
+            origin=origin,
+            proven=origin in BUILTIN_MODULES,
         )
         return fn
 
@@ -214,9 +243,14 @@ def feature(
 
 
 def add(entry: Feature) -> Feature:
-    """Register a prebuilt record (used by the TA-Lib table, which builds records directly)."""
+    """Register a prebuilt record (used by the TA-Lib table, which builds records directly).
+
+    ``entry.origin`` names the registering module; ``proven`` is derived from it, never
+    taken from the record."""
+    _load_builtins()
     if entry.name in _REGISTRY:
         raise FeatureError(f"a feature named {entry.name!r} is already registered")
+    entry = dataclasses.replace(entry, proven=entry.origin in BUILTIN_MODULES)
     _REGISTRY[entry.name] = entry
     return entry
 
@@ -227,17 +261,8 @@ def _load_builtins() -> None:
     if _BUILTINS_LOADED:
         return
     _BUILTINS_LOADED = True
-    from trademl.features import (  # noqa: F401
-        garch,
-        microstructure,
-        momentum,
-        orderbook,
-        patterns,
-        statistical,
-        trend,
-        volatility,
-        volume,
-    )
+    for module in BUILTIN_MODULES:
+        importlib.import_module(module)
 
 
 def registry() -> dict[str, Feature]:
@@ -261,3 +286,11 @@ def get_feature(name: str) -> Feature:
 def unregister(name: str) -> None:
     """Remove a user feature (tests and notebooks re-registering a changed function)."""
     _REGISTRY.pop(name, None)
+
+
+def restore(name: str, entry: Feature | None) -> None:
+    """Put ``entry`` back under ``name`` (None: remove it); for unloading a user module."""
+    if entry is None:
+        _REGISTRY.pop(name, None)
+    else:
+        _REGISTRY[name] = entry

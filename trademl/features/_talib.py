@@ -7,6 +7,7 @@ construction; the test suite checks every wrapper against a direct TA-Lib call.
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -71,6 +72,8 @@ def talib_feature(
         return talib_lookback(function, to_kwargs(**p))
 
     info = abstract.Function(function).info
+    # the module calling us registers the feature (as namedtuple finds its __module__)
+    origin = sys._getframe(1).f_globals.get("__name__", "")
     return add(
         Feature(
             name=name,
@@ -83,5 +86,6 @@ def talib_feature(
             grid=dict(grid or {}),
             description=description or f"TA-Lib {function}: {info['display_name']}",
             talib=(function, to_kwargs, picks),
+            origin=origin,
         )
     )

@@ -1,4 +1,5 @@
-"""Quality gates: a model version's recorded metrics against bounds from the spec."""
+"""Quality gates: a model version's recorded metrics against bounds from the spec, and the
+plausibility bounds every promotion must pass (even with no gate configured)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,22 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from trademl.config.tracking import GateSpec
+from trademl.config.tracking import GateSpec, PlausibilitySpec
 
-__all__ = ["check_gates", "describe_failures"]
+__all__ = [
+    "AUC_METRICS",
+    "ACCURACY_METRICS",
+    "check_gates",
+    "check_plausibility",
+    "describe_failures",
+    "plausibility_of_run",
+]
+
+# the run metrics each plausibility bound applies to (whichever the run recorded)
+ACCURACY_METRICS = ("oos_accuracy", "oos_balanced_accuracy", "cv_accuracy", "cv_balanced_accuracy")
+AUC_METRICS = ("oos_roc_auc", "oos_auc", "cv_roc_auc", "cv_auc")
+_PLAUSIBLE = "implausibly high for a market direction model"
+_LOOK_AHEAD_HINT = "check for look-ahead (features.modules, execution_lag)"
 
 
 def _as_gate(metric: str, gate: GateSpec | Mapping[str, Any]) -> GateSpec:
@@ -61,11 +75,73 @@ def check_gates(
     return results
 
 
+def plausibility_of_run(
+    plausibility: PlausibilitySpec | Mapping[str, Any] | None, params: Mapping[str, str]
+) -> PlausibilitySpec:
+    """The bounds to apply: ``plausibility`` if given, else those the run's own spec logged
+    (``tracking.plausibility.*`` params), else the defaults."""
+    if isinstance(plausibility, PlausibilitySpec):
+        return plausibility
+    if plausibility is not None:
+        if not isinstance(plausibility, Mapping):
+            raise ValueError(
+                "plausibility must be a mapping like {max_accuracy: 0.9, max_auc: 0.9}, "
+                f"got {plausibility!r}"
+            )
+        return PlausibilitySpec.model_validate(dict(plausibility))
+    logged = {}
+    for field in PlausibilitySpec.model_fields:
+        text = params.get(f"tracking.plausibility.{field}")
+        if text is None:
+            continue
+        try:
+            logged[field] = None if text in ("None", "null", "") else float(text)
+        except ValueError:
+            continue  # not a value this version wrote: keep the default
+    try:
+        return PlausibilitySpec.model_validate(logged)
+    except ValueError:
+        return PlausibilitySpec()
+
+
+def check_plausibility(plausibility: PlausibilitySpec, metrics: Mapping[str, float]) -> list[dict]:
+    """One result per recorded accuracy / AUC metric: refused (``passed`` False) at or
+    above its bound. Same keys as :func:`check_gates`, with ``bound`` "plausible"."""
+    results = []
+    for field, names in (("max_accuracy", ACCURACY_METRICS), ("max_auc", AUC_METRICS)):
+        threshold = getattr(plausibility, field)
+        if threshold is None:
+            continue
+        for metric in names:
+            value = metrics.get(metric)
+            if value is None or math.isnan(value):
+                continue
+            results.append(
+                {
+                    "gate": metric,
+                    "bound": "plausible",
+                    "threshold": float(threshold),
+                    "value": float(value),
+                    "passed": value < threshold,
+                    "margin": threshold - value,
+                    "note": f"tracking.plausibility.{field}",
+                }
+            )
+    return results
+
+
 def describe_failures(results: list[dict]) -> str:
-    """``"deflated_sharpe = 0.91 < min 0.95 (short by 0.04)"``, one clause per failed gate."""
+    """``"deflated_sharpe = 0.91 < min 0.95 (short by 0.04)"``, one clause per failed gate;
+    implausible scores first, with what to look for."""
+    implausible = [r for r in results if r["bound"] == "plausible" and not r["passed"]]
     clauses = []
+    if implausible:
+        named = [f"{r['gate']} = {r['value']:.6g} >= {r['threshold']:.6g}" for r in implausible]
+        scores = ", ".join(named[:-1]) + " and " + named[-1] if len(named) > 1 else named[0]
+        verb = "is" if len(implausible) == 1 else "are"
+        clauses.append(f"{scores} {verb} {_PLAUSIBLE}; {_LOOK_AHEAD_HINT}")
     for r in results:
-        if r["passed"]:
+        if r["passed"] or r["bound"] == "plausible":
             continue
         if r["margin"] is None:
             clauses.append(f"{r['gate']}: {r['note']}")

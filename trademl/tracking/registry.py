@@ -17,9 +17,15 @@ from typing import Any, Literal
 import mlflow
 from mlflow.exceptions import MlflowException
 
+from trademl.config.tracking import PlausibilitySpec
 from trademl.tracking import _store
 from trademl.tracking.errors import PromotionRefused, TrackingError
-from trademl.tracking.gates import check_gates, describe_failures
+from trademl.tracking.gates import (
+    check_gates,
+    check_plausibility,
+    describe_failures,
+    plausibility_of_run,
+)
 from trademl.tracking.integrity import MANIFEST_TAG, download_version, hash_directory
 from trademl.tracking.model_logging import model_uri_of_run
 
@@ -164,6 +170,7 @@ def promote(
     *,
     stage: Literal["production", "staging"] = "production",
     reason: str = "",
+    plausibility: PlausibilitySpec | Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Move ``version`` to production (``champion``) or staging (``challenger``).
 
@@ -171,6 +178,12 @@ def promote(
     ``spec.tracking.gates``) is checked against the metrics recorded on the version's
     run; if one fails, ``PromotionRefused`` names it and says by how much, and nothing
     changes. The replaced champion is archived and the change is added to the history.
+
+    The plausibility bounds apply to every promotion, gates or not: an ``oos_*`` / ``cv_*``
+    accuracy or AUC at or above them (default 0.9) is refused as a likely look-ahead leak.
+    ``plausibility`` (``spec.tracking.plausibility``, or ``{max_accuracy: ..., max_auc:
+    ...}``, ``None`` in a field turns it off) defaults to the bounds the version's run
+    logged with its spec, else 0.9 for both.
     """
     if stage not in ("production", "staging"):
         raise ValueError(f"stage must be 'production' or 'staging', got {stage=!r}")
@@ -181,15 +194,26 @@ def promote(
     champion_metrics = None
     if champion is not None and champion != version:
         champion_metrics = _run_metrics(_get_version(name, champion).run_id)
-    results = check_gates(gates or {}, _run_metrics(mv.run_id), champion_metrics)
-    if not all(r["passed"] for r in results):
-        failures = [r for r in results if not r["passed"]]
+    run = client.get_run(mv.run_id)
+    metrics = dict(run.data.metrics)
+    bounds = plausibility_of_run(plausibility, run.data.params)
+    scores = check_plausibility(bounds, metrics)
+    results = check_gates(gates or {}, metrics, champion_metrics)
+    failures = [r for r in scores + results if not r["passed"]]
+    if failures:
         raise PromotionRefused(
-            f"promotion of {name} v{version} to {stage} refused: {describe_failures(results)}",
+            f"promotion of {name} v{version} to {stage} refused: "
+            f"{describe_failures(scores + results)}",
             failures=failures,
         )
 
-    outcome = {"name": name, "version": version, "stage": stage, "gates": results}
+    outcome = {
+        "name": name,
+        "version": version,
+        "stage": stage,
+        "gates": results,
+        "plausibility": scores,
+    }
     if stage == "staging" and version == champion:
         raise TrackingError(
             f"{name} v{version} is the champion; promote another version or roll back first"
