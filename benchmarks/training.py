@@ -1,7 +1,9 @@
-"""Training cost through trademl vs the bare library, and tuning with vs without pruning.
+"""Training cost through trademl vs the bare library, tuning with vs without pruning, and
+what one tuning trial costs and where the time goes.
 
     .venv/bin/python benchmarks/training.py            # 100K and 1M rows, 50 trials
     .venv/bin/python benchmarks/training.py --quick    # 100K rows only, 20 trials
+    .venv/bin/python benchmarks/training.py --part trial   # one trial: fits vs scoring
 
 1. LightGBM and XGBoost (hist), 200 trees, on 100K x 50 and 1M x 50 float32 features:
    ``trademl.models.build_model(...).fit`` vs ``lightgbm.LGBMClassifier`` /
@@ -10,8 +12,12 @@
    thread count. The features are synthetic (no real 1M-row 50-feature table ships with
    the project); the fit cost depends on shape, not on meaning.
 2. A 50-trial TPE search on real BTC/USDT 1h features (bundled sample, purged 4-fold
-   CV, Sharpe net of 10 bp), with the median pruner and without: wall time, trials
-   pruned and best CV Sharpe.
+   CV, every fold scored through the backtest engine: next-bar fill, 10 bp fees), with
+   the median pruner and without: wall time, trials pruned and best CV Sharpe.
+3. One trial of that objective, repeated: CPU and wall time of the whole trial and of
+   its scoring alone (engine runs + metric registry per fold, pooled figures), i.e. the
+   part that is not model fitting. The data is built here from ``load_sample`` +
+   ``generate_features`` + ``make_labels`` (not from pipeline internals).
 """
 
 from __future__ import annotations
@@ -105,45 +111,74 @@ def fit_costs(n_rows: int, repeats: int, threads: int) -> None:
         )
 
 
+TUNING_SPEC = {
+    "data": {"sample": "BTCUSDT-1h"},
+    "features": {"categories": ["momentum", "volatility"], "float32": True},
+    "labels": {"kind": "direction", "horizon": 12},
+    "validation": {"n_splits": 4, "embargo": 12, "holdout_fraction": 0.2},
+    "model": {"kind": "lightgbm", "params": {"n_estimators": 80}, "early_stopping_rounds": 10},
+}
+
+
+def tuning_data(spec):
+    """CVData on the development rows (first 80 %) of the bundled BTC/USDT 1h sample."""
+    import pandas as pd
+
+    from trademl import load_sample
+    from trademl.analytics.periods import periods_per_year_for
+    from trademl.features import generate_features
+    from trademl.labels import make_labels
+    from trademl.tuning import CVData
+    from trademl.validation import make_splitter
+
+    bars = load_sample(spec.data.sample)
+    features = generate_features(bars, spec.features)
+    labels = make_labels(bars, spec.labels)
+    h = spec.labels.horizon
+    forward = bars["close"].shift(-h) / bars["close"] - 1
+    ok = features.notna().all(axis=1) & labels.values.notna() & forward.notna()
+    X = features[ok]
+    n_dev = int(len(X) * (1 - spec.validation.holdout_fraction))
+    X = X.iloc[:n_dev]
+    label_end = pd.Series(labels.end[ok].iloc[:n_dev].to_numpy(), index=X.index)
+    splitter = make_splitter(spec.validation, label_end=label_end)
+    folds = [(np.asarray(a), np.asarray(b)) for a, b in splitter.split(X)]
+    data = CVData(
+        X=X,
+        y=labels.values[ok].iloc[:n_dev].to_numpy().astype(int),
+        folds=folds,
+        close=bars["close"][ok].iloc[:n_dev].to_numpy(),
+        forward_return=forward[ok].iloc[:n_dev].to_numpy(),
+        symbol=np.full(n_dev, "BTCUSDT"),
+        backtest=spec.backtest,
+        periods_per_year=periods_per_year_for("1h", spec.backtest.calendar),
+    )
+    return data
+
+
 def tuning_costs(n_trials: int) -> None:
     from trademl.config import load_spec
-    from trademl.pipeline import _assemble, _cv_data, _folds, _holdout, _load
     from trademl.tuning import CrossValidatedObjective, tune
 
-    spec = load_spec(
-        {
-            "data": {"sample": "BTCUSDT-1h"},
-            "features": {"categories": ["momentum", "volatility"], "float32": True},
-            "labels": {"kind": "direction", "horizon": 12},
-            "validation": {"n_splits": 4, "embargo": 12, "holdout_fraction": 0.2},
-            "model": {
-                "kind": "lightgbm",
-                "params": {"n_estimators": 80},
-                "early_stopping_rounds": 10,
-            },
-            "tuning": {"n_trials": n_trials, "n_startup_trials": 5},
-        }
-    )
-    rows = _assemble(spec, _load(spec, None))
-    dev, _, _ = _holdout(spec, rows)
-    folds = _folds(spec, rows, dev)
-    data = _cv_data(spec, rows, [(dev[a], dev[b]) for a, b in folds])
+    spec = load_spec(TUNING_SPEC | {"tuning": {"n_trials": n_trials, "n_startup_trials": 5}})
+    data = tuning_data(spec)
     space = spec.model.resolved_search_space()
     print(
-        f"tuning: {len(dev):,d} development rows x {rows.X.shape[1]} features, {len(folds)} folds"
+        f"tuning: {len(data.X):,d} development rows x {data.X.shape[1]} features, "
+        f"{len(data.folds)} folds"
     )
     with tempfile.TemporaryDirectory() as tmp:
         for pruner in ("median", "none"):
             objective = CrossValidatedObjective(
                 spec.model, data, task="classification", metrics=["sharpe"], space=space,
-                purge=12, seed=0, timestamps=rows.X.index,
+                purge=12, seed=0,
             )  # fmt: skip
             tuning = spec.tuning.model_copy(
                 update={"pruner": pruner, "storage": f"sqlite:///{Path(tmp) / f'{pruner}.db'}"}
             )
             cpu = time.process_time()
             result = tune(
-                objective, tuning, space=space, study_name=pruner, seed=0, n_folds=len(folds)
+                objective, tuning, space=space, study_name=pruner, seed=0, n_folds=len(data.folds)
             )
             cpu = time.process_time() - cpu
             folds_fitted = sum(len(t.intermediate_values) for t in result.study.trials)
@@ -155,18 +190,67 @@ def tuning_costs(n_trials: int) -> None:
             )
 
 
+def trial_costs(repeats: int) -> None:
+    """One objective call (a trial of fixed parameters), and its scoring part alone."""
+    import optuna
+
+    from trademl.config import load_spec
+    from trademl.tuning import CrossValidatedObjective, evaluate_predictions, fit_predict
+
+    spec = load_spec(TUNING_SPEC)
+    data = tuning_data(spec)
+    space = spec.model.resolved_search_space()
+    params = {"num_leaves": 31, "learning_rate": 0.05}
+    params = {k: v for k, v in params.items() if k in space}
+    objective = CrossValidatedObjective(
+        spec.model, data, task="classification", metrics=["sharpe"], space=space,
+        purge=12, seed=0,
+    )  # fmt: skip
+    predictions = [
+        fit_predict(spec.model, "classification", params, data, tr, te, purge=12, seed=0)[0]
+        for tr, te in data.folds
+    ]
+
+    def scoring():
+        runs = [
+            evaluate_predictions(p, data, te)[1]
+            for p, (_, te) in zip(predictions, data.folds, strict=True)
+        ]
+        objective._pooled(runs)
+
+    fixed = {k: params.get(k, r.choices[0] if hasattr(r, "choices") else r.low)
+             for k, r in space.items()}  # fmt: skip
+    whole = lambda: objective(optuna.trial.FixedTrial(fixed))  # noqa: E731
+    whole()  # warm-up: imports, the cached buy-and-hold runs
+    times = {"trial": [], "scoring": []}
+    for _ in range(repeats):  # alternate, so both see the same machine
+        times["trial"].append(timed(whole))
+        times["scoring"].append(timed(scoring))
+    print(
+        f"trial: {len(data.X):,d} rows x {data.X.shape[1]} features, {len(data.folds)} folds, "
+        f"lightgbm {spec.model.params['n_estimators']} trees, 1 thread, best of {repeats}"
+    )
+    for name, values in times.items():
+        wall, cpu = min(v[0] for v in values), min(v[1] for v in values)
+        print(f"  {name:8s} CPU {cpu * 1e3:9.1f} ms  wall {wall * 1e3:9.1f} ms", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100K rows only, 20 trials")
     parser.add_argument("--threads", type=int, default=1, help="threads per fit, both sides")
     parser.add_argument("--trials", type=int, default=None)
-    parser.add_argument("--part", choices=("all", "fit", "tuning"), default="all")
+    parser.add_argument("--part", choices=("all", "fit", "tuning", "trial"), default="all")
+    parser.add_argument("--repeats", type=int, default=7, help="trial repeats (--part trial)")
     args = parser.parse_args()
     if args.part in ("all", "fit"):
         print("== fit cost: trademl wrapper vs bare library (same settings, same data) ==")
         fit_costs(100_000, repeats=3, threads=args.threads)
         if not args.quick:
             fit_costs(1_000_000, repeats=1, threads=args.threads)
+    if args.part in ("all", "trial"):
+        print("== one tuning trial: whole objective vs its scoring part ==")
+        trial_costs(args.repeats)
     if args.part in ("all", "tuning"):
         n_trials = args.trials or (20 if args.quick else 50)
         print(f"== {n_trials}-trial tuning: median pruner vs none ==")

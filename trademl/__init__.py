@@ -24,6 +24,8 @@ _LAZY = {
     "run_backtest": "trademl.backtest",
     "performance_summary": "trademl.analytics",
     "load_spec": "trademl.config",
+    "load_model": "trademl.package",
+    "ModelPackage": "trademl.package",
     "ExperimentSpec": "trademl.config",
     "DataValidationError": "trademl.errors",
     "SpecError": "trademl.errors",
@@ -44,6 +46,7 @@ _SUBMODULES = {
     "monitoring",
     "pipeline",
     "config",
+    "package",
 }
 
 __all__ = ["__version__", *sorted(_LAZY), *sorted(_SUBMODULES)]
@@ -75,3 +78,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from trademl.datasets import load_sample  # noqa: F401
     from trademl.errors import DataValidationError, SpecError, TradeMLError  # noqa: F401
     from trademl.features import generate_features  # noqa: F401
+    from trademl.package import ModelPackage, load_model  # noqa: F401

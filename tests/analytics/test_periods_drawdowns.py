@@ -27,6 +27,32 @@ def test_periods_per_year_from_real_indexes(btc_returns, btc_close, shared_data)
         ta.periods_per_year(pd.RangeIndex(10))
 
 
+@pytest.mark.parametrize(
+    ("timeframe", "crypto", "trading_days"),
+    [("1m", 525_600, 362_880), ("5m", 105_120, 72_576), ("1h", 8760, 6048),
+     ("4h", 2190, 1512), ("1d", 365, 252), ("1w", 52, 52)],
+)  # fmt: skip
+def test_periods_per_year_from_the_timeframe(timeframe, crypto, trading_days):
+    from trademl.analytics.periods import periods_per_year_for
+
+    assert periods_per_year_for(timeframe) == crypto  # "24/7": 365 days of bars
+    assert periods_per_year_for(timeframe, "252") == trading_days  # 252 days x bars per day
+
+
+def test_the_timeframe_rule_and_the_index_rule_agree(btc_close):
+    from trademl.analytics.periods import periods_per_year_for
+
+    for timeframe, rule in (("1h", "1h"), ("4h", "4h"), ("1d", "1D")):
+        index = btc_close.resample(rule).last().index
+        assert ta.periods_per_year(index) == periods_per_year_for(timeframe)
+    business = pd.bdate_range("2020-01-01", "2023-12-31", tz="UTC")
+    assert ta.periods_per_year(business) == periods_per_year_for("1d", "252")
+    with pytest.raises(ValueError, match="calendar must be"):
+        periods_per_year_for("1h", "360")
+    with pytest.raises(DataError, match="invalid timeframe"):
+        periods_per_year_for("1M")
+
+
 def test_drawdown_table_by_hand():
     index = pd.date_range("2024-01-01", periods=8, freq="1D", tz="UTC")
     # equity: 1.1, 0.99, 1.089, 1.21 (new high), 0.968, 1.0648, 1.21 (recovered? no: below)

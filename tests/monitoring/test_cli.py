@@ -14,7 +14,8 @@ from trademl.monitoring.store import open_store
 
 
 def _stream(features: pd.DataFrame, ohlcv: pd.DataFrame, skill: float, seed: int):
-    ret = np.log(ohlcv["close"]).diff().shift(-1).reindex(features.index)
+    close = ohlcv["close"]
+    ret = (close.shift(-1) / close - 1).reindex(features.index)  # 1-bar label horizon
     keep = ret.notna()
     features, ret = features[keep], ret[keep]
     rng = np.random.default_rng(seed)
@@ -23,11 +24,11 @@ def _stream(features: pd.DataFrame, ohlcv: pd.DataFrame, skill: float, seed: int
     proba = np.clip(np.where(predicted_up, 0.6, 0.4) + rng.normal(0, 0.05, len(ret)), 0.01, 0.99)
     preds = pd.DataFrame(
         {"symbol": "BTCUSDT", "prediction": predicted_up.astype(float), "proba": proba,
-         "signal": np.where(predicted_up, 1.0, -1.0)},
+         "signal": np.where(predicted_up, 1.0, -1.0), "close": close.reindex(features.index)},
         index=features.index,
     )  # fmt: skip
     outcomes = pd.DataFrame(
-        {"symbol": "BTCUSDT", "label": up.astype(float), "realized_return": ret.to_numpy()},
+        {"symbol": "BTCUSDT", "label": up.astype(float), "forward_return": ret.to_numpy()},
         index=features.index,
     )
     return features, preds, outcomes
@@ -42,7 +43,7 @@ def monitored(tmp_path, btc_1h, btc_features, monkeypatch):
     ref_x, ref_p, ref_o = _stream(btc_features.loc["2019"], btc_1h, 0.58, seed=1)
     from trademl.monitoring.performance import performance_metrics
 
-    baseline = performance_metrics(ref_p.join(ref_o[["label", "realized_return"]]))
+    baseline = performance_metrics(ref_p.join(ref_o[["label", "forward_return"]]))
     register_reference(store, model="btc-dir", version="1", features=ref_x, predictions=ref_p,
                        labels=ref_o, baseline=baseline)  # fmt: skip
     live_x, live_p, live_o = _stream(btc_features.loc["2021-05"], btc_1h, 0.45, seed=2)
@@ -62,7 +63,7 @@ def test_run_check_finds_decay_and_drift_and_alerts_once(monitored):
     # outputs and labels are profiled too (same skill-free probabilities: no output drift)
     assert set(result.prediction_drift.table.index) == {"prediction", "proba"}
     assert not result.prediction_drift.drift_detected
-    assert set(result.label_drift.table.index) == {"label", "realized_return"}
+    assert set(result.label_drift.table.index) == {"label", "forward_return"}
     assert result.anomaly is not None and result.anomaly["n"] == result.n_predictions
     opened = {a["rule"] for a in result.alerts if a["action"] == "opened"}
     assert {"accuracy_drop", "accuracy_collapse", "feature_drift"} <= opened
@@ -145,14 +146,16 @@ def test_pipeline_oos_predictions_become_a_reference(tmp_path, btc_1h):
     from trademl.monitoring.check import frames_from_oos
 
     bars = btc_1h.loc["2020-01":"2020-02"]
+    forward = bars["close"].shift(-4) / bars["close"] - 1
     oos = pd.DataFrame(
         {"symbol": "BTCUSDT", "close": bars["close"], "y_true": 1.0, "y_pred": 1.0,
-         "proba": 0.6, "signal": 1.0},
+         "proba": 0.6, "signal": 1.0, "forward_return": forward},
         index=bars.index,
-    )  # fmt: skip
+    ).dropna()  # fmt: skip
     predictions, outcomes = frames_from_oos(oos)
-    expected = np.log(bars["close"]).diff().shift(-1)
-    np.testing.assert_allclose(outcomes["realized_return"], expected, equal_nan=True)
+    # the outcome is the label horizon's simple return, as on the holdout (not next-bar log)
+    np.testing.assert_array_equal(outcomes["forward_return"], oos["forward_return"])
+    np.testing.assert_array_equal(predictions["close"], oos["close"])
     store = open_store(tmp_path / "oos.db")
     register_reference(store, model="p", version="3", predictions=predictions, labels=outcomes)
     assert store.load_profile(model="p", version="3", kind="predictions")["features"].keys() == {

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import accuracy_score, brier_score_loss, f1_score
+from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 
 from trademl.config.monitoring import DegradationSpec
 from trademl.errors import DataError
@@ -20,7 +20,7 @@ from trademl.monitoring.performance import (
 def _live(btc_1h: pd.DataFrame, start: str, end: str, skill: float, seed: int = 0):
     """Predictions on real BTC hours whose hit rate is controlled by ``skill``."""
     bars = btc_1h.loc[start:end]
-    ret = np.log(bars["close"]).diff().shift(-1).dropna()
+    ret = (bars["close"].shift(-1) / bars["close"] - 1).dropna()  # 1-bar label horizon
     rng = np.random.default_rng(seed)
     right = rng.uniform(size=len(ret)) < skill
     up = (ret > 0).to_numpy()
@@ -31,26 +31,51 @@ def _live(btc_1h: pd.DataFrame, start: str, end: str, skill: float, seed: int = 
             "prediction": predicted_up.astype(float),
             "proba": proba,
             "signal": np.where(predicted_up, 1.0, -1.0),
+            "close": bars["close"].reindex(ret.index),
             "label": up.astype(float),
-            "realized_return": ret.to_numpy(),
+            "forward_return": ret.to_numpy(),
         },
         index=ret.index,
     )
 
 
-def test_metrics_agree_with_sklearn_and_by_hand(btc_1h):
+def test_metrics_agree_with_sklearn_and_the_engine(btc_1h):
+    """Live figures are the holdout's: sklearn scores, and the strategy from the backtest
+    engine (next-bar fill, 10 bp fees, simple returns) annualised over 365 days."""
+    from trademl.backtest import run_backtest
+    from trademl.validation.metrics import sharpe
+
     frame = _live(btc_1h, "2021-01", "2021-03", skill=0.55)
     m = performance_metrics(frame)
     up = frame["label"] > 0
-    assert m["accuracy"] == pytest.approx(accuracy_score(up, frame["proba"] > 0.5))
-    assert m["f1"] == pytest.approx(f1_score(up, frame["proba"] > 0.5))
-    assert m["brier"] == pytest.approx(brier_score_loss(up, frame["proba"]))
-    strategy = frame["signal"] * frame["realized_return"]
-    assert m["strategy_return"] == pytest.approx(strategy.sum())
-    sharpe = strategy.mean() / strategy.std() * np.sqrt(365.25 * 24)
-    assert m["sharpe"] == pytest.approx(sharpe, rel=1e-6)
+    assert m["accuracy"] == pytest.approx(accuracy_score(up, frame["prediction"]))
+    assert m["f1"] == pytest.approx(f1_score(up, frame["prediction"]))
+    assert m["roc_auc"] == pytest.approx(roc_auc_score(up, frame["proba"]))
+    assert m["periods_per_year"] == 8760  # 365 days of hourly bars
+    engine = run_backtest(frame["close"], frame["signal"], fee_bp=10.0, execution_lag=1)
+    np.testing.assert_allclose(m["sharpe"], sharpe(engine.returns, 8760), rtol=1e-12)
+    assert m["total_return"] == pytest.approx(float((1 + engine.returns).prod() - 1), rel=1e-12)
     assert m["hit_rate"] == pytest.approx(m["accuracy"], abs=0.01)  # zero returns are rare
     assert 0 < m["ic"] < 0.5
+
+
+def test_a_short_on_a_falling_price_earns_the_simple_return():
+    """The old monitor summed position x log return: wrong for shorts. The engine compounds
+    simple returns: short from 100 to 50 in 10 bars earns +50 % before fees, not ln 2."""
+    index = pd.date_range("2024-01-01", periods=12, freq="1h", tz="UTC")
+    close = np.concatenate(([100.0], np.geomspace(100, 50, 11)))
+    frame = pd.DataFrame(
+        {"prediction": 0.0, "proba": 0.2, "signal": -1.0, "close": close, "label": 0.0,
+         "forward_return": np.append(close[1:] / close[:-1] - 1, np.nan)},
+        index=index,
+    ).iloc[:-1]  # fmt: skip
+    m = performance_metrics(frame, periods_per_year=8760)
+    fee = 10 / 1e4
+    # short at bar 1's close (lag 1), paying fee on the equity after the trade
+    expected = (1 / (1 + fee)) * np.prod(1 - (close[2:11] / close[1:10] - 1)) - 1
+    assert m["total_return"] == pytest.approx(expected, rel=1e-12)
+    assert m["total_return"] > 0.5 and m["sharpe"] > 0
+    assert m["hit_rate"] == 1.0 and m["n_trades"] == 1
 
 
 def test_degradation_against_baseline_history_and_trend(btc_1h):

@@ -81,6 +81,40 @@ def test_default_url_is_a_file_in_the_working_directory(tmp_path, monkeypatch):
     assert resolve_db_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
 
 
+def test_one_resolver_one_precedence(tmp_path, monkeypatch):
+    """explicit --db > $TRADEML_MONITOR_DB > monitoring.db_url > ./trademl_monitor.db"""
+    from trademl.config import load_spec
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TRADEML_MONITOR_DB", raising=False)
+    spec = load_spec({"monitoring": {"db_url": "sqlite:///from-spec.db"}})
+    assert resolve_db_url(spec=spec) == "sqlite:///from-spec.db"
+    assert resolve_db_url(spec=spec.monitoring) == "sqlite:///from-spec.db"
+    monkeypatch.setenv("TRADEML_MONITOR_DB", "sqlite:///from-env.db")
+    assert resolve_db_url(spec=spec.monitoring) == "sqlite:///from-env.db"
+    assert resolve_db_url("explicit.db", spec=spec) == f"sqlite:///{tmp_path / 'explicit.db'}"
+    monkeypatch.delenv("TRADEML_MONITOR_DB")
+    assert resolve_db_url(spec=load_spec({})) == f"sqlite:///{tmp_path / 'trademl_monitor.db'}"
+
+
+def test_replace_makes_a_second_write_idempotent(tmp_path):
+    store = open_store(tmp_path / "r.db")
+    frame = _predictions(20).assign(close=np.linspace(100, 120, 20))
+    store.log_predictions(frame, model="m", version="1", replace=True)
+    store.log_predictions(frame, model="m", version="1", replace=True)
+    store.log_predictions(frame.iloc[:5], model="m", version="2")  # other versions stay
+    assert store.count("predictions", model="m") == 25
+    back = store.predictions("m", version="1")
+    np.testing.assert_array_equal(back["close"], frame["close"])
+    outcomes = pd.DataFrame(
+        {"symbol": "BTCUSDT", "label": 1.0, "forward_return": 0.01}, index=frame.index
+    )
+    store.log_outcomes(outcomes, model="m")
+    store.log_outcomes(outcomes, model="m")
+    joined = store.predictions("m", version="1", with_outcomes=True)
+    assert len(joined) == 20 and (joined["forward_return"] == 0.01).all()
+
+
 def test_migrations_match_the_schema_and_head(tmp_path):
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
@@ -123,6 +157,36 @@ def test_upgrade_from_first_revision_keeps_rows(tmp_path):
     assert store.health()["status"].tolist() == ["healthy"]
     store.log_predictions(_predictions(5).assign(latency_ms=3.0), model="old", version="2")
     assert store.count("predictions") == 55
+
+
+def test_upgrade_from_0002_adds_the_engine_inputs_and_keeps_rows(tmp_path):
+    """0003 adds predictions.close and outcomes.forward_return; old rows read as NULL."""
+    url = f"sqlite:///{tmp_path / 'v2.db'}"
+    engine = sa.create_engine(url)
+    upgrade(engine, "0002")
+    with engine.begin() as connection:
+        for i in range(20):
+            connection.exec_driver_sql(
+                "INSERT INTO predictions (model, version, ts, symbol, prediction, latency_ms, "
+                f"created_ns) VALUES ('m', '1', {i}, 'BTC', 1.0, 2.0, 0)"
+            )
+            connection.exec_driver_sql(
+                "INSERT INTO outcomes (model, symbol, ts, label, realized_return, created_ns) "
+                f"VALUES ('m', 'BTC', {i}, 1.0, 0.5, 0)"
+            )
+        # as if an interrupted upgrade had added one of the two columns already
+        connection.exec_driver_sql("ALTER TABLE predictions ADD COLUMN close FLOAT")
+    engine.dispose()
+    store = open_store(url)
+    assert current_revision(store.engine) == "0003" == schema.HEAD_REVISION
+    joined = store.predictions("m", with_outcomes=True)
+    assert len(joined) == 20 and joined["close"].isna().all()
+    assert joined["forward_return"].isna().all() and (joined["realized_return"] == 0.5).all()
+    store.close()
+    # running the migrations again (a second open, or alembic itself) changes nothing
+    upgrade(sa.create_engine(url))
+    again = open_store(url)
+    assert again.count("predictions") == 20 and again.count("outcomes") == 20
 
 
 def _writer(url: str, worker: int, batches: int, batch: int) -> None:
@@ -198,7 +262,7 @@ def test_bad_input_names_the_problem(tmp_path):
         store.log_predictions(bad, model="m", version="1")
     with pytest.raises(DataError, match="DatetimeIndex"):
         store.log_predictions(frame.reset_index(drop=True), model="m", version="1")
-    with pytest.raises(DataError, match="'label' or 'realized_return'"):
+    with pytest.raises(DataError, match="'label', 'forward_return' or 'realized_return'"):
         store.log_outcomes(frame[["symbol"]], model="m")
     with pytest.raises(ValueError, match="retention"):
         store.apply_retention("soon")

@@ -74,7 +74,9 @@ def test_end_to_end_tracked_run(tmp_path, monkeypatch, tracking_dir):
     # the OOS predictions artifact follows the contract exactly
     local = client.download_artifacts(result.run_id, "predictions/oos.parquet", str(tmp_path))
     oos = pd.read_parquet(local)
-    assert list(oos.columns) == ["symbol", "close", "y_true", "y_pred", "proba", "signal"]
+    assert list(oos.columns) == [
+        "symbol", "close", "y_true", "y_pred", "proba", "signal", "forward_return"
+    ]  # fmt: skip
     assert oos.index.name == "timestamp" and str(oos.index.tz) == "UTC"
     assert set(oos["signal"].unique()) <= {-1, 0, 1}
     assert oos["proba"].between(0, 1).all() and (oos["symbol"] == "BTCUSDT").all()
@@ -189,6 +191,9 @@ def test_cli_run_prints_summary_and_bad_spec_is_one_red_line(
     code, out, err = cli("run", path, "--no-progress")
     assert code == 0, err
     assert "run id" in out and "oos_sharpe" in out
+    # the honest summary: the same rows held long, the excess over it, exposure and trades
+    for item in ("oos_buy_hold_sharpe", "oos_excess_sharpe", "oos_time_in_market", "oos_n_trades"):
+        assert item in out
 
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump(small_spec(tmp_path, model={"params": {"max_depth": "deep"}})))
@@ -229,7 +234,7 @@ def test_example_specs_are_valid():
 
 
 def test_study_name_ignores_trial_count_and_follows_the_experiment():
-    from trademl.pipeline import _study_name
+    from trademl.pipeline import study_name as _study_name
 
     base = _study_name(load_spec({"name": "x"}))
     assert base.startswith("x-")

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from trademl.config.backtest import BacktestSpec
 from trademl.tuning import CVData
 from trademl.validation import PurgedKFold
 
@@ -23,16 +24,17 @@ def cv_data(btc_1h_path) -> CVData:
         | {f"vol_{k}": ret.rolling(k).std() for k in (12, 48)},
         index=bars.index,
     )
-    forward = np.log(close).shift(-HORIZON) - np.log(close)
-    next_return = close.shift(-1) / close - 1
-    ok = X.notna().all(axis=1) & forward.notna() & next_return.notna()
+    forward = close.shift(-HORIZON) / close - 1
+    ok = X.notna().all(axis=1) & forward.notna()
     X = X[ok]
     folds = list(PurgedKFold(3, horizon=HORIZON).split(X))
     return CVData(
         X=X,
         y=np.where(forward[ok] > 0, 1, -1),
-        next_return=next_return[ok].to_numpy(),
-        forward_return=forward[ok].to_numpy(),
         folds=[(np.asarray(a), np.asarray(b)) for a, b in folds],
+        close=close[ok].to_numpy(),
+        forward_return=forward[ok].to_numpy(),
+        symbol=np.full(len(X), "BTCUSDT"),
+        backtest=BacktestSpec(),
         periods_per_year=8760.0,
     )

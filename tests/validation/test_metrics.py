@@ -68,3 +68,40 @@ def test_misaligned_nan_and_undefined_inputs_are_refused(realised):
         metrics.mape(pd.Series([0.0, 1.0]), pd.Series([1.0, 1.0]))
     with pytest.raises(ValueError, match="both classes"):
         metrics.roc_auc(np.ones(5), np.full(5, 0.7))
+
+
+def test_the_registry_names_directions_and_aliases():
+    auc = metrics.get_metric("auc")
+    assert auc.name == "roc_auc" and auc.direction == "max" and auc.task == "classification"
+    assert metrics.get_metric("LogLoss").name == "log_loss"
+    assert metrics.get_metric("log_loss").direction == "min"
+    info = metrics.get_metric("sharpe")
+    assert info.annualised and info.task == "strategy" and info.function is metrics.sharpe
+    assert not metrics.get_metric("total_return").annualised
+    assert metrics.get_metric("turnover").unit == "fraction of equity per bar"
+    with pytest.raises(ValueError, match="unknown metric 'profit'; known: accuracy"):
+        metrics.get_metric("profit")
+    classification = metrics.metric_names("classification")
+    assert {"accuracy", "roc_auc", "ic", "hit_rate", "sharpe", "n_trades"} <= set(classification)
+    assert "rmse" not in classification
+    assert set(metrics.metric_names("regression")) >= {"rmse", "mae", "r2", "ic", "sharpe"}
+    assert metrics.metric_names("any") == ["ic", "hit_rate"]
+    assert set(metrics.metric_names()) == set(metrics.METRICS)
+    with pytest.raises(ValueError, match="task must be"):
+        metrics.metric_names("ranking")
+
+
+def test_one_sharpe(realised):
+    """The registry's Sharpe and the analytics Sharpe are one computation (per_bar_sharpe);
+    the registry reports 0 where the analytics ratio is NaN (constant returns)."""
+    import trademl.analytics as ta
+    from trademl.analytics.ratios import per_bar_sharpe
+
+    ret, _ = realised
+    r = ret.to_numpy()
+    by_hand = r.mean() / r.std(ddof=1) * np.sqrt(8760)
+    assert metrics.sharpe(r, 8760) == pytest.approx(by_hand, rel=1e-12)
+    assert metrics.sharpe(r, 8760) == ta.sharpe_ratio(ret, 8760)
+    assert metrics.sharpe(r) == per_bar_sharpe(r)  # periods_per_year=1: per bar
+    assert metrics.sharpe(np.zeros(50), 8760) == 0.0 and metrics.sharpe([0.01], 8760) == 0.0
+    assert np.isnan(ta.sharpe_ratio(pd.Series(np.zeros(50)), 8760))

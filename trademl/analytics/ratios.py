@@ -21,6 +21,7 @@ from trademl.analytics.returns import _dot
 __all__ = [
     "calmar_ratio",
     "omega_ratio",
+    "per_bar_sharpe",
     "per_period_rate",
     "sharpe_ratio",
     "sortino_ratio",
@@ -43,16 +44,28 @@ def _is_constant(values: np.ndarray, std: float, mean: float) -> bool:
     return std == 0 or (std < 1e-10 * max(abs(mean), 1e-300) and values.max() == values.min())
 
 
-def _sharpe(values: np.ndarray, ppy: float, rf_period: float = 0.0) -> float:
+def per_bar_sharpe(values: np.ndarray) -> float:
+    """Mean over standard deviation (ddof=1) of per-bar returns: trademl's one Sharpe.
+
+    Every Sharpe trademl reports is this number times sqrt(periods per year): the
+    analytics ratios here (NaN where undefined) and the metric registry's ``sharpe``
+    (``trademl.validation.metrics``: 0.0 where undefined, for tuning and monitoring).
+    NaN for fewer than 2 values or constant returns (zero standard deviation).
+    """
+    values = np.asarray(values, dtype="float64")
     if len(values) < 2:
         return NAN
-    excess = values - rf_period if rf_period else values
-    mean = float(excess.mean())
-    centred = excess - mean
+    mean = float(values.mean())
+    centred = values - mean
     std = float(np.sqrt(_dot(centred, centred) / (len(centred) - 1)))
-    if _is_constant(excess, std, mean):
+    if _is_constant(values, std, mean):
         return NAN
-    return float(mean / std * np.sqrt(ppy))
+    return mean / std
+
+
+def _sharpe(values: np.ndarray, ppy: float, rf_period: float = 0.0) -> float:
+    excess = values - rf_period if rf_period else values
+    return float(per_bar_sharpe(excess) * np.sqrt(ppy))
 
 
 def _sortino(values: np.ndarray, ppy: float, mar_period: float = 0.0) -> float:

@@ -105,9 +105,13 @@ def _summary(
     if benchmark is not None:
         bench, bvalues = aligned(r, as_returns(benchmark, "benchmark"))
         alpha_value, beta = _alpha_beta(bench, bvalues, ppy, rf)
+        benchmark_sharpe = _sharpe(bvalues, ppy, rf)
         summary.update(
             {
                 "benchmark_total_return": _total(bvalues),
+                # the same bars held long: a strategy's Sharpe means little without it
+                "benchmark_sharpe": benchmark_sharpe,
+                "excess_sharpe": summary["sharpe"] - benchmark_sharpe,
                 "alpha": alpha_value,
                 "beta": beta,
                 "information_ratio": _information_ratio(bench, bvalues, ppy),

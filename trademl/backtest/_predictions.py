@@ -7,11 +7,7 @@ The pipeline logs ``predictions/oos.parquet``: index ``timestamp`` (UTC), column
 
 from __future__ import annotations
 
-import contextlib
-import importlib.util
 import logging
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -20,7 +16,6 @@ from trademl.errors import DataError
 
 logger = logging.getLogger(__name__)
 
-ARTIFACT_PATH = "predictions/oos.parquet"
 REQUIRED_COLUMNS = ("symbol", "close", "signal")
 
 
@@ -58,76 +53,21 @@ def _checked(frame: pd.DataFrame, where: str) -> pd.DataFrame:
     return frame.sort_index(kind="stable")
 
 
-def _tracking_uri() -> str:
-    if importlib.util.find_spec("trademl.tracking") is not None:
-        from trademl import tracking
-
-        configure = getattr(tracking, "configure", None)
-        if configure is not None:
-            return configure()
-    return os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlruns.db")
-
-
-@contextlib.contextmanager
-def _quiet_downloads():
-    """MLflow draws a progress bar per download on stderr: noise for a one-file fetch."""
-    name = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
-    old = os.environ.get(name)
-    os.environ[name] = "false"
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = old
-
-
 def predictions_from_run(run_id: str) -> pd.DataFrame:
     """Download ``predictions/oos.parquet`` from a tracked MLflow run and load it."""
-    import mlflow
-    from mlflow.exceptions import MlflowException
+    from trademl.tracking.artifacts import read_predictions
 
-    uri = _tracking_uri()
-    mlflow.set_tracking_uri(uri)
-    with tempfile.TemporaryDirectory(prefix="trademl-predictions-") as folder, _quiet_downloads():
-        try:
-            mlflow.get_run(run_id)
-        except MlflowException:
-            raise DataError(f"run {run_id!r} not found in the tracking store {uri}") from None
-        try:
-            local = mlflow.artifacts.download_artifacts(
-                run_id=run_id, artifact_path=ARTIFACT_PATH, dst_path=folder
-            )
-        except (MlflowException, OSError):
-            raise DataError(
-                f"run {run_id!r} has no {ARTIFACT_PATH} artifact (was it run by trademl's "
-                "pipeline?)"
-            ) from None
-        frame = pd.read_parquet(local)
-    logger.info("read %d predictions from run %s (%s)", len(frame), run_id, uri)
-    return _checked(frame, f"run {run_id}")
-
-
-SPEC_ARTIFACT = "spec/experiment.yaml"
+    return _checked(read_predictions(run_id), f"run {run_id}")
 
 
 def backtest_spec_from_run(run_id: str):
     """The ``backtest:`` settings the run was made with (from its logged spec), or None."""
-    import mlflow
-    from mlflow.exceptions import MlflowException
+    from trademl.tracking.artifacts import read_spec
 
-    from trademl.config import load_spec
-
-    mlflow.set_tracking_uri(_tracking_uri())
-    with tempfile.TemporaryDirectory(prefix="trademl-spec-") as folder, _quiet_downloads():
-        try:
-            local = mlflow.artifacts.download_artifacts(
-                run_id=run_id, artifact_path=SPEC_ARTIFACT, dst_path=folder
-            )
-        except (MlflowException, OSError):
-            return None
-        return load_spec(local).backtest
+    try:
+        return read_spec(run_id).backtest
+    except DataError:
+        return None
 
 
 def backtest_predictions(predictions: pd.DataFrame, spec=None, **overrides):

@@ -13,7 +13,18 @@ import sys
 import typer
 
 from trademl import __version__
-from trademl.cli import backtest, data, demo, experiments, features, models, monitor, regimes, run
+from trademl.cli import (
+    backtest,
+    data,
+    demo,
+    experiments,
+    features,
+    models,
+    monitor,
+    predict,
+    regimes,
+    run,
+)
 from trademl.cli import validate as validate_cmds
 from trademl.cli._console import err_console
 from trademl.errors import TradeMLError
@@ -56,6 +67,7 @@ for _module in (
     experiments,
     models,
     run,
+    predict,
     backtest,
     regimes,
     monitor,

@@ -1,20 +1,20 @@
-"""`trademl monitor` (check | drift | status) and `trademl alerts` (list | ack | resolve).
+"""`trademl monitor` (check | drift | status | replay) and `trademl alerts` (list | ack | resolve).
 
-The store is chosen by ``--db``, else ``$TRADEML_MONITOR_DB``, else ``monitoring.db_url``
-of ``--spec``, else ``trademl_monitor.db`` in the working directory. Library imports
-happen inside the commands so ``trademl --help`` stays instant.
+The store is chosen by ``trademl.monitoring.resolve_db_url``: ``--db``, else
+``$TRADEML_MONITOR_DB``, else ``monitoring.db_url`` of ``--spec``, else
+``trademl_monitor.db`` in the working directory. Library imports happen inside the
+commands so ``trademl --help`` stays instant.
 """
 
 from __future__ import annotations
 
 import getpass
 import json
-import os
 from pathlib import Path
 
 import typer
 
-from trademl.cli._console import console
+from trademl.cli._console import console, err_console
 
 monitor_app = typer.Typer(
     help="Check live models: performance, drift, health.", no_args_is_help=True
@@ -23,23 +23,34 @@ alerts_app = typer.Typer(
     help="List, acknowledge and resolve monitoring alerts.", no_args_is_help=True
 )
 
-DB_OPTION = typer.Option(None, "--db", help="Store URL or SQLite path [env TRADEML_MONITOR_DB].")
+DB_OPTION = typer.Option(
+    None,
+    "--db",
+    help="Store URL or SQLite path (else $TRADEML_MONITOR_DB, else the spec's "
+    "monitoring.db_url, else ./trademl_monitor.db).",
+)
 SPEC_OPTION = typer.Option(None, "--spec", help="Experiment spec YAML (its monitoring: section).")
 _STATUS_STYLE = {"healthy": "green", "degraded": "yellow", "failing": "bold red"}
 _SEVERITY_STYLE = {"info": "cyan", "warning": "yellow", "critical": "bold red"}
 
 
-def _spec(spec_path: Path | None):
+def _experiment(spec_path: Path | None):
     from trademl.config import load_spec
+
+    return load_spec(spec_path) if spec_path else None
+
+
+def _spec(spec_path: Path | None):
     from trademl.config.monitoring import MonitoringSpec
 
-    return load_spec(spec_path).monitoring if spec_path else MonitoringSpec()
+    experiment = _experiment(spec_path)
+    return experiment.monitoring if experiment is not None else MonitoringSpec()
 
 
 def _store(db: str | None, spec):
-    from trademl.monitoring.store import open_store
+    from trademl.monitoring.store import open_store, resolve_db_url
 
-    return open_store(db or os.environ.get("TRADEML_MONITOR_DB") or spec.db_url)
+    return open_store(resolve_db_url(db, spec=spec))
 
 
 def _read_feature_table(path: Path):
@@ -123,10 +134,14 @@ def check(
 
     from trademl.monitoring.check import build_engine, run_check
 
-    spec = _spec(spec_path)
+    experiment = _experiment(spec_path)
+    spec = _spec(None) if experiment is None else experiment.monitoring
     store = _store(db, spec)
     engine = build_engine(store, spec, rules_path=str(rules) if rules else None)
-    result = run_check(store, model, since=since, version=version, spec=spec, engine=engine)
+    result = run_check(
+        store, model, since=since, version=version, spec=spec, engine=engine,
+        backtest=None if experiment is None else experiment.backtest,
+    )  # fmt: skip
     if as_json:
         typer.echo(json.dumps(result.to_dict(), default=str, indent=2))
         return
@@ -243,6 +258,64 @@ def status(db: str = DB_OPTION, spec_path: Path = SPEC_OPTION) -> None:
         console.print("no monitored models yet: log predictions with MonitorStore.log_predictions")
 
 
+def replay(
+    run_id: str = typer.Option(..., "--run-id", help="MLflow run id of a `trademl run`."),
+    db: str = DB_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Write a run's holdout into the store, re-score it, compare with the baseline.
+
+    Every baseline metric must be reproduced to 1e-9 (relative to max(1, |baseline|));
+    otherwise the command names the metric and exits with code 1.
+    """
+    from rich.table import Table
+
+    from trademl.monitoring.replay import replay_run
+
+    store = _store(db, None)
+    try:
+        result = replay_run(run_id, store)
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), default=str, indent=2))
+    else:
+        console.print(
+            f"replayed run {result.run_id}: {result.rows} predictions of "
+            f"{result.model} v{result.version} (version from the {result.source}) into "
+            f"{store.url}; {result.periods_per_year:g} periods per year",
+            highlight=False,
+        )
+        for note in result.notes:
+            console.print(f"[yellow]note[/]: {note}", highlight=False)
+        table = Table(title=f"baseline ({result.baseline_source}) vs replay")
+        for column in ("metric", "baseline", "replayed", "difference", ""):
+            table.add_column(column, justify="left" if column == "metric" else "right")
+        for row in result.comparisons:
+            table.add_row(
+                row.name,
+                f"{row.baseline:.10g}",
+                "-" if row.replayed is None else f"{row.replayed:.10g}",
+                "-" if row.difference is None else f"{row.difference:.3g}",
+                "[green]ok[/]" if row.ok else "[bold red]MISMATCH[/]",
+            )
+        console.print(table)
+        style = _STATUS_STYLE.get(result.status, "white")
+        console.print(f"health: [{style}]{result.status}[/]", highlight=False)
+        for reason in result.reasons:
+            console.print(f"- {reason}", highlight=False)
+    if not result.comparisons:
+        err_console.print("[bold red]no baseline metric to compare[/]")
+        raise typer.Exit(1)
+    if result.mismatched:
+        err_console.print(
+            f"[bold red]inconsistent[/]: {', '.join(result.mismatched)} differ(s) from the "
+            f"baseline by more than {result.tolerance:g}",
+            highlight=False,
+        )
+        raise typer.Exit(1)
+
+
 def list_alerts(
     state: str = typer.Option("open", "--state", help="open, acknowledged, resolved or all."),
     model: str = typer.Option(None, "--model", "-m", help="Only this model."),
@@ -312,6 +385,7 @@ def resolve(
 monitor_app.command("check")(check)
 monitor_app.command("drift")(drift)
 monitor_app.command("status")(status)
+monitor_app.command("replay")(replay)
 alerts_app.command("list")(list_alerts)
 alerts_app.command("ack")(ack)
 alerts_app.command("resolve")(resolve)

@@ -21,6 +21,7 @@ def run_command(
     no_progress: bool = typer.Option(False, "--no-progress", help="No live progress display."),
 ) -> None:
     """Run an experiment: data → features → labels → tuning → holdout → MLflow → registry."""
+    from trademl.cli._progress import RunDisplay
     from trademl.config import load_spec
     from trademl.pipeline import run, summary_table
 
@@ -31,7 +32,9 @@ def run_command(
         changes = {"n_trials": trials, "n_jobs": n_jobs}
         raw["tuning"] = raw.get("tuning", {}) | {k: v for k, v in changes.items() if v is not None}
         loaded = load_spec(raw)
-    result = run(loaded, progress=not no_progress, base_dir=spec.resolve().parent, console=console)
+    display = RunDisplay(console=console, live=not no_progress)
+    with display.show():
+        result = run(loaded, progress=display, base_dir=spec.resolve().parent)
     console.print(summary_table(result))
     if result.run_id:
         console.print(f"run id: [bold]{result.run_id}[/]  (tracking: {result.tracking_uri})")

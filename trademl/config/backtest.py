@@ -1,4 +1,9 @@
-"""``backtest:`` section: how predictions become positions and positions become returns."""
+"""``backtest:`` section: how predictions become positions and positions become returns.
+
+These settings are read by the one returns engine (``trademl.backtest``): tuning folds,
+the holdout and monitoring all score with them, so a Sharpe means the same everywhere
+(see docs/metrics.md).
+"""
 
 from __future__ import annotations
 
@@ -29,6 +34,10 @@ class BacktestSpec(SpecModel):
     initial_capital: float = Field(10_000.0, gt=0)
     weights: dict[str, float] | None = None  # multi-symbol; default equal weight
     benchmark: Literal["buy_and_hold", "none"] = "buy_and_hold"
+    # how many bars make a year, for every annualised figure (Sharpe, volatility, CAGR):
+    # "24/7" = 365 days of bars (1h -> 8760); "252" = 252 trading days of bars tiling the
+    # day (1d -> 252, 1h -> 6048); see trademl.analytics.periods.periods_per_year_for
+    calendar: Literal["24/7", "252"] = "24/7"
 
     @model_validator(mode="after")
     def _check(self) -> BacktestSpec:

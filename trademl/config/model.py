@@ -35,7 +35,7 @@ class ModelSpec(SpecModel):
     @field_validator("kind")
     @classmethod
     def _known_kind(cls, kind: str) -> str:
-        from trademl.models.factory import REGISTRY
+        from trademl.models.registry import REGISTRY
 
         if kind not in REGISTRY:
             raise ValueError(f"unknown model kind (known: {', '.join(sorted(REGISTRY))})")
@@ -44,7 +44,7 @@ class ModelSpec(SpecModel):
     @model_validator(mode="after")
     def _check_against_card(self) -> ModelSpec:
         from trademl.models.cards import check_param
-        from trademl.models.factory import card
+        from trademl.models.registry import card
 
         model_card = card(self.kind)
         errors: list[InitErrorDetails] = []
@@ -88,7 +88,7 @@ class ModelSpec(SpecModel):
             return dict(self.search_space)
         from pydantic import TypeAdapter
 
-        from trademl.models.factory import card
+        from trademl.models.registry import card
 
         adapter = TypeAdapter(ParamRange)
         return {k: adapter.validate_python(v) for k, v in card(self.kind).search_space.items()}

@@ -48,7 +48,8 @@ class ChannelSpec(SpecModel):
 class DegradationSpec(SpecModel):
     """When a live metric counts as degraded (warning) or failing (critical)."""
 
-    # absolute drop below the validation baseline (accuracy points, Sharpe units, ...)
+    # absolute drop below the validation baseline (accuracy-like points for accuracy,
+    # balanced_accuracy, precision, recall, f1, roc_auc, hit_rate, ic; Sharpe units)
     accuracy_drop: float = Field(default=0.05, ge=0)
     sharpe_drop: float = Field(default=1.0, ge=0)
     # relative drop versus the model's own recent history (0.2 = 20 % worse)
@@ -68,12 +69,14 @@ class DriftSpec(SpecModel):
 
 
 class MonitoringSpec(SpecModel):
-    # SQLAlchemy URL; default is a SQLite file in the working directory.
-    # The TRADEML_MONITOR_DB environment variable overrides it.
+    # SQLAlchemy URL (or a SQLite path), found by trademl.monitoring.resolve_db_url:
+    # an explicit --db > $TRADEML_MONITOR_DB > this > ./trademl_monitor.db
     db_url: str | None = None
     # `trademl run`: when a version is registered, store its reference (training-feature
     # profile, holdout predictions and outcomes, holdout metrics as the baseline) here
     register_reference: bool = False
+    # annualisation of live figures; None = what the version's baseline was scored with
+    # (stored by register_reference), else inferred from the window's timestamps (365 days)
     periods_per_year: float | None = Field(default=None, gt=0)
     # each check deletes rows recorded more than this many days ago (None: keep all)
     retention_days: int | None = Field(default=90, ge=1)

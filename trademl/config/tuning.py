@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from trademl.config._base import SpecModel
 
 __all__ = [
-    "METRIC_DIRECTIONS",
     "CategoricalRange",
     "FloatRange",
     "IntRange",
@@ -21,20 +20,17 @@ __all__ = [
     "TuningSpec",
 ]
 
-# every metric the objective can compute, and which way is better
-METRIC_DIRECTIONS: dict[str, Literal["maximize", "minimize"]] = {
-    "sharpe": "maximize",
-    "accuracy": "maximize",
-    "balanced_accuracy": "maximize",
-    "ic": "maximize",
-    "auc": "maximize",
-    "log_loss": "minimize",
-    "rmse": "minimize",
-    "turnover": "minimize",
-}
-Metric = Literal[
-    "sharpe", "accuracy", "balanced_accuracy", "ic", "auc", "log_loss", "rmse", "turnover"
-]
+
+def _metric_name(value: Any) -> str:
+    """The registry's canonical name for ``value`` (``auc`` -> ``roc_auc``)."""
+    from trademl.validation.metrics import get_metric
+
+    if not isinstance(value, str):
+        raise ValueError(f"expected a metric name, got {value!r}")
+    return get_metric(value).name  # ValueError listing the valid names and aliases
+
+
+Metric = Annotated[str, BeforeValidator(_metric_name)]
 
 
 class IntRange(SpecModel):
@@ -89,7 +85,9 @@ class TuningSpec(SpecModel):
     # auto = median for one objective, none for several (Optuna cannot prune those)
     pruner: Literal["auto", "median", "hyperband", "none"] = "auto"
     n_startup_trials: int = Field(default=5, ge=0)
-    # the objective: one metric, or several for a Pareto front (e.g. [sharpe, turnover])
+    # the objective: one metric, or several for a Pareto front (e.g. [sharpe, turnover]);
+    # any name or alias of the metric registry (trademl.validation.metrics), normalised
+    # to its canonical name (auc -> roc_auc); see docs/metrics.md
     metric: Metric = "sharpe"
     objectives: list[Metric] | None = None
     # storage URL: None = sqlite:///optuna.db in the working directory (a study resumes by
@@ -125,7 +123,9 @@ class TuningSpec(SpecModel):
 
     @property
     def directions(self) -> list[str]:
-        return [METRIC_DIRECTIONS[m] for m in self.metrics]
+        from trademl.validation.metrics import get_metric
+
+        return [get_metric(m).optuna_direction for m in self.metrics]
 
     @property
     def pruner_name(self) -> str:

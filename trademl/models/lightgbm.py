@@ -133,3 +133,8 @@ class LightGBMModel(TabularModel):
     def best_iteration_(self) -> int | None:
         self._check_fitted()
         return self.estimator_.best_iteration_ or None
+
+    @property
+    def best_n_estimators_(self) -> int | None:
+        """Trees up to the early-stopping optimum: what a refit on all rows should grow."""
+        return self.best_iteration_

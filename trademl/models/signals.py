@@ -1,8 +1,7 @@
-"""From model outputs to target positions, and the simple fee-aware strategy return.
+"""From model outputs to target positions (-1/0/+1).
 
-The strategy return here is the honest minimum used to score tuning trials: hold the
-signal decided at bar t's close over bar t+1, pay ``fee_bp`` on every unit of position
-change. The full backtest (``trademl.backtest``) replaces it for the final report.
+Positions become returns in one place only, the backtest engine (``trademl.backtest``):
+tuning, the holdout and monitoring all score through it.
 """
 
 from __future__ import annotations
@@ -10,9 +9,8 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-import pandas as pd
 
-__all__ = ["prob_up", "signal_from_predictions", "strategy_returns", "turnover"]
+__all__ = ["prob_up", "signal_from_predictions"]
 
 
 def prob_up(proba: np.ndarray, classes: np.ndarray) -> np.ndarray:
@@ -43,41 +41,3 @@ def signal_from_predictions(
     if position == "long_only":
         signal = np.maximum(signal, 0)
     return signal.astype(np.int8)
-
-
-def _position_changes(signal: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
-    """|Δposition| per row, the first row of each group entering from flat."""
-    s = pd.Series(np.asarray(signal, dtype=float))
-    if groups is None:
-        return s.diff().fillna(s).abs().to_numpy()
-    g = pd.Series(np.asarray(groups))
-    return s.groupby(g.to_numpy()).diff().fillna(s).abs().to_numpy()
-
-
-def turnover(signal: np.ndarray, groups: np.ndarray | None = None) -> float:
-    """Mean absolute position change per row (0 = never trades, 2 = flips every bar)."""
-    if len(signal) == 0:
-        return 0.0
-    return float(_position_changes(signal, groups).mean())
-
-
-def strategy_returns(
-    signal: np.ndarray,
-    next_return: np.ndarray,
-    *,
-    fee_bp: float = 10.0,
-    groups: np.ndarray | None = None,
-    timestamps: pd.Index | None = None,
-) -> pd.Series:
-    """Per-bar strategy returns net of fees; several symbols are averaged per timestamp.
-
-    ``next_return`` is the simple return from bar t's close to bar t+1's close, so the
-    position decided with bar t's information earns only the future bar.
-    """
-    signal = np.asarray(signal, dtype=float)
-    gross = signal * np.asarray(next_return, dtype=float)
-    net = gross - _position_changes(signal, groups) * fee_bp / 1e4
-    series = pd.Series(net, index=timestamps)
-    if groups is not None and timestamps is not None:
-        series = series.groupby(level=0).mean()
-    return series

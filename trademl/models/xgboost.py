@@ -120,3 +120,9 @@ class XGBoostModel(TabularModel):
     def best_iteration_(self) -> int | None:
         self._check_fitted()
         return getattr(self.estimator_, "best_iteration", None)
+
+    @property
+    def best_n_estimators_(self) -> int | None:
+        """Trees up to the early-stopping optimum (XGBoost counts iterations from 0)."""
+        best = self.best_iteration_ if self.early_stopping_slice_ is not None else None
+        return None if best is None else int(best) + 1

@@ -10,6 +10,10 @@ from trademl._lazy import lazy_getattr
 
 _LAZY = {
     "open_store": "trademl.monitoring.store",
+    "resolve_db_url": "trademl.monitoring.store",
+    "replay_run": "trademl.monitoring.replay",
+    "ReplayResult": "trademl.monitoring.replay",
+    "evaluation_settings": "trademl.monitoring.check",
     "MonitorStore": "trademl.monitoring.store",
     "build_profile": "trademl.monitoring.drift",
     "compare_to_profile": "trademl.monitoring.drift",

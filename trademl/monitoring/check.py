@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from io import StringIO
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,12 +33,21 @@ from trademl.monitoring.performance import (
 )
 from trademl.monitoring.store import MonitorStore
 
-__all__ = ["CheckResult", "build_engine", "frames_from_oos", "register_reference", "run_check"]
+__all__ = [
+    "CheckResult",
+    "EvaluationSettings",
+    "build_engine",
+    "evaluation_settings",
+    "frames_from_oos",
+    "register_reference",
+    "run_check",
+]
 
 logger = logging.getLogger(__name__)
 
 # the reference prediction stream kept (in order) to fit the anomaly detector
 _STREAM_SAMPLE = 5000
+_OUTCOME_COLUMNS = ("label", "forward_return", "realized_return")
 
 
 def register_reference(
@@ -49,13 +59,19 @@ def register_reference(
     predictions: pd.DataFrame | None = None,
     labels: pd.DataFrame | None = None,
     baseline: dict[str, float] | None = None,
+    backtest=None,
+    periods_per_year: float | None = None,
+    task: str | None = None,
     n_quantiles: int = 1001,
 ) -> None:
     """Store the reference a model version is monitored against (call at registration).
 
     ``features``: training inputs; ``predictions``: validation outputs (``prediction``
-    and optional ``proba``), in time order; ``labels``: validation outcomes (``label``
-    and/or ``realized_return``); ``baseline``: validation metrics.
+    and optional ``proba``), in time order; ``labels``: validation outcomes (``label``,
+    ``forward_return`` and/or ``realized_return``); ``baseline``: validation metrics
+    (``score_predictions`` names). ``backtest`` (the run's ``BacktestSpec``),
+    ``periods_per_year`` and ``task``: how the baseline was scored; stored so that every
+    later check scores live windows the same way.
     """
     if features is not None:
         profile = build_profile(features, n_quantiles=n_quantiles)
@@ -70,41 +86,82 @@ def register_reference(
         profile["stream"] = score.to_numpy(dtype=float)[-_STREAM_SAMPLE:].tolist()
         store.save_profile(model=model, version=version, kind="predictions", profile=profile)
     if labels is not None:
-        columns = [c for c in ("label", "realized_return") if c in labels.columns]
+        columns = [c for c in _OUTCOME_COLUMNS if c in labels.columns]
         if not columns:
-            raise DataError("register_reference: labels need 'label' or 'realized_return'")
+            raise DataError(
+                "register_reference: labels need 'label', 'forward_return' or 'realized_return'"
+            )
         profile = build_profile(labels[columns].dropna(axis=1, how="all"), n_quantiles=n_quantiles)
         store.save_profile(model=model, version=version, kind="labels", profile=profile)
     if baseline:
         store.save_baseline(model=model, version=version, metrics=baseline)
+    if backtest is not None or periods_per_year is not None or task is not None:
+        settings = {
+            "backtest": None if backtest is None else backtest.model_dump(mode="json"),
+            "periods_per_year": None if periods_per_year is None else float(periods_per_year),
+            "task": task,
+        }
+        store.save_profile(model=model, version=version, kind="evaluation", profile=settings)
+
+
+@dataclass(frozen=True)
+class EvaluationSettings:
+    """How a version's live windows are scored: as its baseline was."""
+
+    backtest: Any
+    periods_per_year: float | None
+    task: str | None
+
+
+def evaluation_settings(
+    store: MonitorStore, model: str, version: str, *, backtest=None,
+    periods_per_year: float | None = None, task: str | None = None,
+) -> EvaluationSettings:  # fmt: skip
+    """Arguments given here win; then what ``register_reference`` stored; then defaults
+    (the spec's ``BacktestSpec()``, periods per year from the timestamps, the task from
+    whether P(up) is stored)."""
+    from trademl.config.backtest import BacktestSpec
+
+    stored = store.load_profile(model=model, version=version, kind="evaluation") or {}
+    if backtest is None and stored.get("backtest") is not None:
+        backtest = BacktestSpec.model_validate(stored["backtest"])
+    return EvaluationSettings(
+        backtest=backtest if backtest is not None else BacktestSpec(),
+        periods_per_year=periods_per_year or stored.get("periods_per_year"),
+        task=task or stored.get("task"),
+    )
 
 
 def frames_from_oos(oos: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The pipeline's out-of-sample predictions (artifact ``predictions/oos.parquet``:
-    ``symbol, close, y_true, y_pred, proba, signal``) as the (predictions, outcomes) frames
-    that ``register_reference`` and ``MonitorStore`` take.
+    ``symbol, close, y_true, y_pred, proba, signal, forward_return``) as the
+    (predictions, outcomes) frames that ``register_reference`` and ``MonitorStore`` take.
 
-    The realised return of a row is the next bar's log return of the same symbol, the
-    return its ``signal`` (target position) earns.
+    Predictions keep ``close`` (the engine needs it) and ``signal``; outcomes are
+    ``label`` = ``y_true`` and ``forward_return`` (the simple return over the label
+    horizon, what the IC and hit rate use). ``realized_return`` is not written: it is
+    for outcome sources that only know some other return.
     """
     missing = [c for c in ("symbol", "close", "y_true", "y_pred") if c not in oos.columns]
     if missing:
         raise DataError(f"oos predictions: missing column(s) {missing}; got {list(oos.columns)}")
     frame = oos.sort_index(kind="stable")
-    log_close = np.log(frame["close"].astype(float))
-    realized = log_close.groupby(frame["symbol"]).shift(-1) - log_close
     predictions = pd.DataFrame(
-        {"symbol": frame["symbol"].astype(str), "prediction": frame["y_pred"].astype(float)},
+        {"symbol": frame["symbol"].astype(str), "prediction": frame["y_pred"].astype(float),
+         "close": frame["close"].astype(float)},
         index=frame.index,
-    )
+    )  # fmt: skip
     for optional in ("proba", "signal"):
         if optional in frame.columns and frame[optional].notna().any():
             predictions[optional] = frame[optional].astype(float)
     outcomes = pd.DataFrame(
-        {"symbol": predictions["symbol"], "label": frame["y_true"].astype(float),
-         "realized_return": realized.astype(float)},
+        {"symbol": predictions["symbol"], "label": frame["y_true"].astype(float)},
         index=frame.index,
-    )  # fmt: skip
+    )
+    if "forward_return" in frame.columns:
+        outcomes["forward_return"] = frame["forward_return"].astype(float)
+    else:
+        logger.warning("oos predictions have no forward_return: IC and hit rate left out")
     return predictions, outcomes
 
 
@@ -188,11 +245,13 @@ def run_check(
     spec: MonitoringSpec | None = None,
     engine=None,
     now: datetime | None = None,
+    backtest=None,
 ) -> CheckResult:
     """Check ``model`` over the last ``since`` of predictions and raise alerts per the rules.
 
     ``engine``: an ``AlertEngine`` (default: built from ``spec``); pass ``False`` to skip
-    alerting.
+    alerting. Live figures are scored like the baseline (``evaluation_settings``):
+    ``backtest`` overrides the stored ``BacktestSpec``.
     """
     spec = spec or MonitoringSpec()
     now = now or utcnow()
@@ -220,7 +279,13 @@ def run_check(
     metrics: dict[str, float] = {}
     baseline = store.baseline(model, version) or dict(spec.baseline)
     if len(joined):
-        metrics = performance_metrics(joined, periods_per_year=spec.periods_per_year)
+        settings = evaluation_settings(
+            store, model, version, backtest=backtest, periods_per_year=spec.periods_per_year
+        )
+        metrics = performance_metrics(
+            joined, periods_per_year=settings.periods_per_year, backtest=settings.backtest,
+            task=settings.task,
+        )  # fmt: skip
         history = store.snapshots(model, version=version)
         found, degradation = assess_degradation(
             metrics, baseline=baseline, history=history, spec=spec.degradation
@@ -237,7 +302,9 @@ def run_check(
     windows = {
         "features": _features_frame(current) if len(current) else None,
         "predictions": current[["prediction", "proba"]] if len(current) else None,
-        "labels": joined[["label", "realized_return"]] if len(joined) else None,
+        "labels": joined[[c for c in _OUTCOME_COLUMNS if c in joined.columns]]
+        if len(joined)
+        else None,
     }
     for kind, frame in windows.items():
         profile = store.load_profile(model=model, version=version, kind=kind)

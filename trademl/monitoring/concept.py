@@ -45,7 +45,8 @@ def error_stream(frame: pd.DataFrame) -> pd.Series:
     """Per-prediction error from a predictions-with-outcomes frame.
 
     Classifier-style rows (a ``label``): 1.0 when the predicted direction missed, else 0.
-    Otherwise the absolute error between ``prediction`` and ``realized_return``.
+    Otherwise the absolute error between ``prediction`` and ``forward_return`` (or
+    ``realized_return`` on rows without one).
     """
     if "label" in frame.columns and frame["label"].notna().any():
         rows = frame[frame["label"].notna()]
@@ -54,10 +55,17 @@ def error_stream(frame: pd.DataFrame) -> pd.Series:
             predicted_up = rows["proba"].to_numpy(dtype=float) > 0.5
         actual_up = rows["label"].to_numpy(dtype=float) > 0
         return pd.Series((predicted_up != actual_up).astype(float), index=rows.index)
-    if "realized_return" in frame.columns:
-        rows = frame[frame["realized_return"].notna()]
-        return (rows["prediction"] - rows["realized_return"]).abs().astype(float)
-    raise DataError("concept drift: needs outcome columns 'label' or 'realized_return'")
+    returns = None
+    for name in ("realized_return", "forward_return"):  # the latter wins where given
+        if name in frame.columns:
+            values = frame[name].astype(float)
+            returns = values if returns is None else values.fillna(returns)
+    if returns is not None:
+        known = returns.notna()
+        return (frame["prediction"][known] - returns[known]).abs().astype(float)
+    raise DataError(
+        "concept drift: needs outcome columns 'label', 'forward_return' or 'realized_return'"
+    )
 
 
 def _onset(segment: np.ndarray, min_size: int = 10) -> int:

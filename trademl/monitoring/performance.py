@@ -1,13 +1,17 @@
 """Live performance of a model once outcomes arrive, and whether it is degrading.
 
 Input is the frame ``MonitorStore.predictions(model, with_outcomes=True)`` returns:
-``prediction`` (class, sign or expected return), optional ``proba`` (P(up)) and
-``signal`` (target position), and the outcome ``label`` (direction) and/or
-``realized_return``. Direction metrics treat "up" (label > 0) as the positive class.
+``prediction`` (class or expected return), ``proba`` (P(up)), ``signal`` (target
+position), ``close`` (the bar's close) and the outcome's ``label`` and
+``forward_return`` (simple return over the label horizon). The figures come from
+``trademl.evaluation.score_predictions``, the function that scores the holdout: the same
+metric registry, the same backtest engine (execution lag, fees, sizing) and the same
+horizon for IC and hit rate, so a live Sharpe is comparable with the baseline's.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -19,80 +23,114 @@ from trademl.config.monitoring import DegradationSpec
 from trademl.errors import DataError
 
 __all__ = [
+    "DEGRADATION_METRICS",
     "Finding",
     "HealthStatus",
     "assess_degradation",
     "health_from_findings",
-    "infer_periods_per_year",
     "performance_metrics",
+    "predictions_frame",
     "rolling_metrics",
 ]
 
+logger = logging.getLogger(__name__)
+
 HealthStatus = Literal["healthy", "degraded", "failing"]
-# higher is better for all of these except the Brier score
-RATE_METRICS = ("accuracy", "precision", "recall", "f1", "hit_rate", "ic")
-_SECONDS_PER_YEAR = 365.25 * 24 * 3600
+# the live figures compared with the baseline (directions from the metric registry)
+RATE_METRICS = ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc",
+                "hit_rate", "ic")  # fmt: skip
+DEGRADATION_METRICS = (*RATE_METRICS, "sharpe")
 
 
-def infer_periods_per_year(index: pd.DatetimeIndex) -> float:
-    """Bars per year from the median spacing of distinct timestamps (crypto: 24/7)."""
-    unique = pd.DatetimeIndex(index).unique().sort_values().as_unit("ns")
-    if len(unique) < 2:
-        return 365.25
-    seconds = float(np.median(np.diff(unique.asi8)) / 1e9)
-    return _SECONDS_PER_YEAR / seconds if seconds > 0 else 365.25
+def predictions_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Stored predictions with outcomes as the ``predictions/oos.parquet`` contract frame.
 
-
-def performance_metrics(frame: pd.DataFrame, *, periods_per_year: float | None = None) -> dict:
-    """Accuracy, precision, recall, F1, hit rate, IC, strategy return and Sharpe, Brier."""
-    from sklearn.metrics import accuracy_score, precision_recall_fscore_support
-
+    ``y_true`` is the outcome's ``label`` (a regressor without labels: its
+    ``forward_return``); ``forward_return`` falls back to ``realized_return`` on rows
+    stored before the store had that column; a missing ``signal`` is the side of P(up) -
+    0.5 (or of the prediction).
+    """
     if "prediction" not in frame.columns:
         raise DataError(f"performance: missing column 'prediction'; got {list(frame.columns)}")
-    has_label = "label" in frame.columns and frame["label"].notna().any()
-    has_return = "realized_return" in frame.columns and frame["realized_return"].notna().any()
-    if not (has_label or has_return):
-        raise DataError("performance: needs outcomes ('label' or 'realized_return')")
-    proba = frame["proba"] if "proba" in frame.columns else pd.Series(np.nan, index=frame.index)
-    truth = frame["label"] if has_label else frame["realized_return"]
-    rows = frame[truth.notna()]
-    truth = truth[truth.notna()]
-    proba = proba.loc[rows.index] if len(proba) == len(frame) else proba
+    nan = pd.Series(np.nan, index=frame.index, dtype="float64")
+
+    def column(name: str) -> pd.Series:
+        return frame[name].astype(float) if name in frame.columns else nan
+
+    forward = column("forward_return").fillna(column("realized_return"))
+    label = column("label")
+    truth = label if label.notna().any() else forward
+    if not truth.notna().any():
+        raise DataError("performance: needs outcomes ('label' or 'forward_return')")
+    rows = truth.notna().to_numpy()
+    proba = column("proba")
+    prediction = frame["prediction"].astype(float)
+    signal = column("signal")
+    if signal[rows].isna().any():
+        side = np.sign(proba - 0.5) if proba[rows].notna().all() else np.sign(prediction)
+        signal = signal.fillna(side)
+    symbol = frame["symbol"].astype(str) if "symbol" in frame.columns else ""
+    out = pd.DataFrame(
+        {"symbol": symbol, "close": column("close"), "y_true": truth, "y_pred": prediction,
+         "proba": proba, "signal": signal, "forward_return": forward},
+        index=frame.index,
+    )[rows]  # fmt: skip
+    out.index.name = "timestamp"
+    return out
+
+
+def performance_metrics(
+    frame: pd.DataFrame,
+    *,
+    periods_per_year: float | None = None,
+    backtest=None,
+    task: str | None = None,
+) -> dict:
+    """The live figures of a window: ``score_predictions`` on the rows with outcomes.
+
+    ``backtest``: the ``BacktestSpec`` the baseline was scored with (default: the spec
+    defaults); ``periods_per_year``: the baseline's (default: inferred from the window's
+    timestamps with the 365-day rule); ``task``: classification if P(up) is given, else
+    regression. Without a ``close`` on every row the strategy figures are left out.
+    Adds ``n`` (rows scored) and ``periods_per_year``.
+    """
+    from trademl.evaluation import model_metrics, score_predictions
+
+    rows = predictions_frame(frame)
     metrics: dict[str, float] = {"n": float(len(rows))}
     if not len(rows):
         return metrics
-    actual_up = truth.to_numpy(dtype=float) > 0
-    probs = proba.to_numpy(dtype=float)
-    use_proba = np.isfinite(probs).all()
-    predicted_up = probs > 0.5 if use_proba else rows["prediction"].to_numpy(dtype=float) > 0
-    metrics["accuracy"] = float(accuracy_score(actual_up, predicted_up))
-    precision, recall, f1, _ = precision_recall_fscore_support(
-        actual_up, predicted_up, average="binary", zero_division=0
-    )
-    metrics.update(precision=float(precision), recall=float(recall), f1=float(f1))
-    if use_proba:
-        metrics["brier"] = float(np.mean((probs - actual_up) ** 2))
-    if has_return:
-        returns = rows["realized_return"].to_numpy(dtype=float)
-        ok = np.isfinite(returns)
-        if "signal" in rows.columns and rows["signal"].notna().all():
-            position = rows["signal"].to_numpy(dtype=float)
-        else:
-            position = np.where(predicted_up, 1.0, -1.0)
-        score = probs if use_proba else rows["prediction"].to_numpy(dtype=float)
-        active = ok & (position != 0) & (returns != 0)
-        if active.any():
-            metrics["hit_rate"] = float(
-                np.mean(np.sign(position[active]) == np.sign(returns[active]))
+    if task is None:
+        task = "classification" if rows["proba"].notna().any() else "regression"
+    if backtest is None:
+        from trademl.config.backtest import BacktestSpec
+
+        backtest = BacktestSpec()
+    ppy = periods_per_year
+    if ppy is None:
+        from trademl.analytics.periods import periods_per_year as infer
+
+        try:
+            ppy = infer(rows.index.unique())
+        except DataError as exc:
+            logger.warning("strategy figures left out: %s", exc)
+    if ppy is None or rows["close"].isna().any():
+        if ppy is not None:
+            logger.warning("strategy figures left out: predictions stored without 'close'")
+        metrics.update(
+            model_metrics(
+                task,
+                y_true=rows["y_true"].to_numpy(),
+                y_pred=rows["y_pred"].to_numpy(),
+                proba=rows["proba"].to_numpy(),
+                signal=rows["signal"].to_numpy(),
+                forward_return=rows["forward_return"].to_numpy(),
             )
-        if ok.sum() > 2 and np.std(score[ok]) > 0 and np.std(returns[ok]) > 0:
-            metrics["ic"] = float(stats.spearmanr(score[ok], returns[ok]).statistic)
-        strategy = position[ok] * returns[ok]
-        ppy = periods_per_year or infer_periods_per_year(rows.index[ok])
-        metrics["strategy_return"] = float(np.sum(strategy))
-        metrics["periods_per_year"] = float(ppy)
-        std = float(np.std(strategy, ddof=1)) if strategy.size > 1 else 0.0
-        metrics["sharpe"] = float(np.mean(strategy) / std * np.sqrt(ppy)) if std > 0 else 0.0
+        )
+        return metrics
+    scores = score_predictions(rows, task=task, backtest=backtest, periods_per_year=ppy)
+    metrics.update(scores.metrics)
+    metrics["periods_per_year"] = float(ppy)
     return metrics
 
 
@@ -102,6 +140,8 @@ def rolling_metrics(
     window: int = 500,
     step: int | None = None,
     periods_per_year: float | None = None,
+    backtest=None,
+    task: str | None = None,
 ) -> pd.DataFrame:
     """Metrics over consecutive windows of ``window`` outcomes, one row per window end."""
     if window < 10:
@@ -115,7 +155,9 @@ def rolling_metrics(
         rows.append(
             {
                 "window_end": part.index[-1],
-                **performance_metrics(part, periods_per_year=periods_per_year),
+                **performance_metrics(
+                    part, periods_per_year=periods_per_year, backtest=backtest, task=task
+                ),
             }
         )
     out = pd.DataFrame(rows)
@@ -145,7 +187,8 @@ def _standard_error(metric: str, value: float, reference: float, metrics: dict) 
         ppy = metrics.get("periods_per_year") or 1.0
         per_period = reference / np.sqrt(ppy)
         return float(np.sqrt((1 + per_period**2 / 2) / n) * np.sqrt(ppy))
-    if metric in ("accuracy", "precision", "recall", "f1", "hit_rate"):
+    if metric in ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc",
+                  "hit_rate"):  # fmt: skip
         p = min(max(reference, 0.0), 1.0)
         return float(np.sqrt(p * (1 - p) / n))
     if metric == "ic":
@@ -173,14 +216,16 @@ def assess_degradation(
     (``<metric>.drop_vs_baseline``, ``<metric>.relative_drop_vs_history``,
     ``<metric>.trend_slope`` and ``<metric>.trend_pvalue``).
     """
+    from trademl.validation.metrics import get_metric
+
     spec = spec or DegradationSpec()
     findings: list[Finding] = []
     facts: dict[str, float] = {}
-    for metric in (*RATE_METRICS, "sharpe", "brier"):
+    for metric in DEGRADATION_METRICS:
         value = current.get(metric)
         if value is None or not np.isfinite(value):
             continue
-        sign = -1.0 if metric == "brier" else 1.0  # Brier: lower is better
+        sign = 1.0 if get_metric(metric).direction == "max" else -1.0
         reference = (baseline or {}).get(metric)
         if reference is not None and np.isfinite(reference):
             limit = _threshold(metric, spec, value, reference, current)

@@ -22,7 +22,7 @@ __all__ = [
     "reference_profiles",
 ]
 
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY (its rowid alias), not BIGINT
 _Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -44,6 +44,9 @@ predictions = sa.Table(
     sa.Column("features", sa.Text),
     sa.Column("created_ns", sa.BigInteger, nullable=False),
     sa.Column("latency_ms", sa.Float),
+    # the bar's close the prediction was made at: what the backtest engine turns the
+    # signal into returns with (revision 0003)
+    sa.Column("close", sa.Float),
     # one index only: each extra index costs ~15 % of insert throughput, and the
     # monitor always filters by model and time (version is a cheap residual filter)
     sa.Index("ix_predictions_model_ts", "model", "ts"),
@@ -59,6 +62,9 @@ outcomes = sa.Table(
     sa.Column("label", sa.Float),
     sa.Column("realized_return", sa.Float),
     sa.Column("created_ns", sa.BigInteger, nullable=False),
+    # simple return over the label horizon, close[t+h] / close[t] - 1: what the IC and
+    # the hit rate are measured against, as on the holdout (revision 0003)
+    sa.Column("forward_return", sa.Float),
     sa.UniqueConstraint("model", "symbol", "ts", name="uq_outcomes_key"),
 )
 

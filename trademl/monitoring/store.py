@@ -39,13 +39,24 @@ DEFAULT_DB_FILE = "trademl_monitor.db"
 ENV_VAR = "TRADEML_MONITOR_DB"
 _MIGRATIONS = Path(__file__).with_name("migrations")
 ALERT_STATES = ("open", "acknowledged", "resolved")
+_FLOAT_COLUMNS = (
+    "prediction", "proba", "signal", "close", "label", "realized_return", "forward_return",
+)  # fmt: skip
 
 
-def resolve_db_url(url: str | Path | None = None) -> str:
-    """The store URL: ``url``, else ``$TRADEML_MONITOR_DB``, else a SQLite file in the cwd."""
-    chosen = str(url) if url else os.environ.get(ENV_VAR)
+def resolve_db_url(url: str | Path | None = None, *, spec: Any = None) -> str:
+    """The monitoring store URL: the one resolver every command and the pipeline use.
+
+    Precedence: ``url`` (an explicit ``--db``) > ``$TRADEML_MONITOR_DB`` > the spec's
+    ``monitoring.db_url`` (``spec`` is a ``MonitoringSpec`` or a whole experiment spec)
+    > ``sqlite:///<cwd>/trademl_monitor.db``. A bare path means a SQLite file.
+    """
+    monitoring = getattr(spec, "monitoring", spec)
+    from_spec = getattr(monitoring, "db_url", None) if monitoring is not None else None
+    chosen = str(url) if url else (os.environ.get(ENV_VAR) or from_spec)
     if not chosen:
         return f"sqlite:///{Path.cwd() / DEFAULT_DB_FILE}"
+    chosen = str(chosen)
     if "://" not in chosen:  # a bare path means a SQLite file
         return f"sqlite:///{Path(chosen).resolve()}"
     return chosen
@@ -104,7 +115,11 @@ def _file_lock(url: sa.URL) -> Iterator[None]:
 
 
 def open_store(url: str | Path | None = None, *, migrate: bool = True) -> MonitorStore:
-    """Open (and create or upgrade) the monitoring store at ``url``; see ``resolve_db_url``."""
+    """Open (and create or upgrade) the monitoring store at ``url``.
+
+    ``url`` goes through :func:`resolve_db_url` (None: ``$TRADEML_MONITOR_DB``, else the
+    default file); pass ``resolve_db_url(url, spec=spec)`` to honour a spec's ``db_url``.
+    """
     resolved = resolve_db_url(url)
     try:
         sa_url = sa.make_url(resolved)
@@ -225,12 +240,16 @@ class MonitorStore:
         model: str,
         version: str,
         features: pd.DataFrame | None = None,
+        replace: bool = False,
     ) -> int:
         """Append predictions; returns the number of rows written.
 
         ``frame``: a DatetimeIndex (or ``timestamp`` column) and ``prediction``; optional
-        ``symbol``, ``proba`` (P(up)), ``signal`` (-1/0/+1), ``latency_ms``. ``features``:
-        the model inputs, one row per prediction, stored as JSON with a SHA-256 hash.
+        ``symbol``, ``proba`` (P(up)), ``signal`` (-1/0/+1), ``close`` (the bar's close,
+        which the backtest engine needs), ``latency_ms``. ``features``: the model inputs,
+        one row per prediction, stored as JSON with a SHA-256 hash. ``replace``: first
+        delete this version's stored predictions with the same (symbol, timestamp), in the
+        same transaction, so writing a frame twice (a replay) leaves one copy.
         """
         what = f"predictions for {model}:{version}"
         _require(frame, ["prediction"], what)
@@ -248,7 +267,7 @@ class MonitorStore:
             frame["prediction"].astype(float).tolist(),
             [created] * n,
         ]
-        for optional in ("proba", "signal", "latency_ms"):
+        for optional in ("proba", "signal", "close", "latency_ms"):
             if optional in frame.columns:
                 columns.append(optional)
                 values.append(_nullable(frame[optional]))
@@ -257,17 +276,45 @@ class MonitorStore:
             columns += ["features", "features_hash"]
             values += [texts, hashes]
         rows = list(zip(*values, strict=True))
-        self._insert_many(schema.predictions, columns, rows)
+        if replace:
+            stamps, symbols = values[2], values[3]
+            keys = [(model, version, s, t) for s, t in zip(symbols, stamps, strict=True)]
+            self._replace_many(schema.predictions, columns, rows, keys)
+        else:
+            self._insert_many(schema.predictions, columns, rows)
         return n
 
+    def _replace_many(self, table: sa.Table, columns: list[str], rows: list[tuple], keys):
+        """Delete the rows with these (model, version, symbol, ts) keys, then insert, atomically."""
+        t = table.c
+        delete = table.delete().where(
+            (t.model == sa.bindparam("k_model")) & (t.version == sa.bindparam("k_version"))
+            & (t.symbol == sa.bindparam("k_symbol")) & (t.ts == sa.bindparam("k_ts"))
+        )  # fmt: skip
+        with self.engine.begin() as connection:
+            if keys:
+                connection.execute(
+                    delete,
+                    [{"k_model": m, "k_version": v, "k_symbol": s, "k_ts": ts}
+                     for m, v, s, ts in keys],
+                )  # fmt: skip
+            if rows:
+                connection.execute(
+                    table.insert(), [dict(zip(columns, row, strict=True)) for row in rows]
+                )
+
     def log_outcomes(self, frame: pd.DataFrame, *, model: str) -> int:
-        """Record realised outcomes (``label`` and/or ``realized_return``) by (symbol, time).
+        """Record realised outcomes by (symbol, time): ``label``, ``forward_return`` (the
+        simple return over the label horizon, close[t+h] / close[t] - 1, which the IC and
+        hit rate use) and/or ``realized_return`` (any other return an outcome source has).
 
         An outcome recorded again for the same key replaces the earlier one.
         """
         what = f"outcomes for {model}"
-        if "label" not in frame.columns and "realized_return" not in frame.columns:
-            raise DataError(f"{what}: needs a 'label' or 'realized_return' column")
+        if not {"label", "realized_return", "forward_return"} & set(frame.columns):
+            raise DataError(
+                f"{what}: needs a 'label', 'forward_return' or 'realized_return' column"
+            )
         n = len(frame)
         nan = pd.Series(np.full(n, np.nan), index=frame.index)
         created = to_ns(utcnow())
@@ -278,13 +325,15 @@ class MonitorStore:
                 "ts": ts,
                 "label": label,
                 "realized_return": ret,
+                "forward_return": forward,
                 "created_ns": created,
             }
-            for symbol, ts, label, ret in zip(
+            for symbol, ts, label, ret, forward in zip(
                 _symbols(frame, n),
                 _timestamps(frame, what).tolist(),
                 _nullable(frame.get("label", nan)),
                 _nullable(frame.get("realized_return", nan)),
+                _nullable(frame.get("forward_return", nan)),
                 strict=True,
             )
         ]
@@ -303,6 +352,7 @@ class MonitorStore:
                 set_={
                     "label": statement.excluded.label,
                     "realized_return": statement.excluded.realized_return,
+                    "forward_return": statement.excluded.forward_return,
                     "created_ns": statement.excluded.created_ns,
                 },
             )
@@ -387,14 +437,14 @@ class MonitorStore:
         p, o = schema.predictions, schema.outcomes
         columns = [
             p.c.ts, p.c.symbol, p.c.version, p.c.prediction, p.c.proba, p.c.signal,
-            p.c.features,
+            p.c.close, p.c.features,
         ]  # fmt: skip
         source: Any = p
         if with_outcomes:
             source = p.join(
                 o, (o.c.model == p.c.model) & (o.c.symbol == p.c.symbol) & (o.c.ts == p.c.ts)
             )
-            columns += [o.c.label, o.c.realized_return]
+            columns += [o.c.label, o.c.realized_return, o.c.forward_return]
         query = sa.select(*columns).select_from(source).where(p.c.model == model)
         if version is not None:
             query = query.where(p.c.version == version)
@@ -407,7 +457,7 @@ class MonitorStore:
             rows = connection.execute(query).all()
         names = [c.name for c in columns]
         frame = pd.DataFrame(rows, columns=names)
-        for name in ("prediction", "proba", "signal", "label", "realized_return"):
+        for name in _FLOAT_COLUMNS:
             if name in frame.columns:
                 frame[name] = frame[name].astype(float)
         frame.index = pd.DatetimeIndex(

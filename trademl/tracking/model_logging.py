@@ -142,7 +142,15 @@ def log_model(
         # one; tampering is caught by the SHA-256 check on load instead
         info = mlflow.sklearn.log_model(model, serialization_format="cloudpickle", **common)
     else:
-        info = mlflow.pyfunc.log_model(python_model=PredictFunctionModel(model), **common)
+        # MLflow warns that a python_model object is cloudpickled; the SHA-256 manifest
+        # recorded at logging and registration is what guards its loading
+        pyfunc_log = logging.getLogger("mlflow.pyfunc")
+        level = pyfunc_log.level
+        pyfunc_log.setLevel(logging.ERROR)
+        try:
+            info = mlflow.pyfunc.log_model(python_model=PredictFunctionModel(model), **common)
+        finally:
+            pyfunc_log.setLevel(level)
 
     client = _store.client()
     base = CARD_ARTIFACT.format(artifact_name=artifact_name)

@@ -19,6 +19,7 @@ from mlflow.utils.validation import MAX_METRICS_PER_BATCH, MAX_PARAMS_TAGS_PER_B
 
 from trademl import __version__
 from trademl.tracking import _store
+from trademl.tracking.artifacts import SPEC as SPEC_ARTIFACT
 from trademl.tracking.errors import TrackingError
 from trademl.tracking.provenance import flatten_params, frame_sha256, git_commit, package_versions
 
@@ -41,7 +42,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-SPEC_ARTIFACT = "spec/experiment.yaml"
 PACKAGES_ARTIFACT = "environment/packages.json"
 FEATURES_ARTIFACT = "features/features.json"
 

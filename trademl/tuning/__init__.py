@@ -7,6 +7,7 @@ from trademl.tuning._mlflow import log_trials
 from trademl.tuning._objective import (
     CrossValidatedObjective,
     CVData,
+    Predictions,
     evaluate_predictions,
     fit_predict,
 )
@@ -20,6 +21,7 @@ from trademl.tuning._study import TuningResult, tune
 __all__ = [
     "CVData",
     "CrossValidatedObjective",
+    "Predictions",
     "TuningResult",
     "describe_storage",
     "evaluate_predictions",

@@ -40,7 +40,8 @@ class TuningResult:
     best_values: list[float]
     n_complete: int
     n_pruned: int
-    # per-bar CV Sharpe of every completed trial: its spread deflates the winner's Sharpe
+    # per-bar CV Sharpe of every completed trial (the folds' net returns pooled, through
+    # the backtest engine, like the holdout's oos_sharpe): its spread deflates the winner
     trial_sharpes: list[float] = field(default_factory=list)
     pareto: list[dict[str, Any]] = field(default_factory=list)
     best_trial_number: int | None = None
@@ -52,6 +53,7 @@ class TuningResult:
 
     @property
     def sharpe_variance(self) -> float:
+        """Variance (ddof=1) of the trials' per-bar CV Sharpes, for the deflated Sharpe."""
         values = np.asarray(self.trial_sharpes, dtype=float)
         return float(values.var(ddof=1)) if len(values) > 1 else 0.0
 
@@ -143,6 +145,16 @@ def tune(
     if done:
         logger.info("study %s resumed with %d finished trial(s)", study_name, done)
     remaining = max(0, target - done)
+    if done and not remaining:
+        # the study is keyed by spec, data and feature code, so its trials are of this
+        # very experiment; still, nothing new is tried, and the user should know
+        logger.warning(
+            "study %s already has %d finished trial(s) (target %d): no new trial runs; "
+            "raise tuning.n_trials or set tuning.resume: false to search again",
+            study_name,
+            done,
+            target,
+        )
 
     def best_so_far() -> float | None:
         if len(spec.directions) > 1:

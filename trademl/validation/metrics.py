@@ -1,34 +1,50 @@
-"""Out-of-sample scores, on aligned NaN-free inputs (misalignment is an error, not a guess).
+"""Out-of-sample scores, on aligned NaN-free inputs (misalignment is an error, not a guess),
+and the ONE metric registry every reported figure is named and scored by.
 
 Classification scores come from scikit-learn; the information coefficient is the
 Spearman rank correlation of prediction and realised return, with its t-statistic.
+
+The registry (``METRICS``; look-ups through :func:`get_metric`, which also accepts
+aliases such as ``auc`` for ``roc_auc``, and :func:`metric_names`) records, per metric:
+its function, whether higher or lower is better, the task it belongs to, whether it is
+annualised and its unit. Tuning objectives, the holdout evaluation
+(``trademl.evaluation.score_predictions``) and monitoring take their names, directions
+and Sharpe from here; ``docs/metrics.md`` explains each figure.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 __all__ = [
+    "METRICS",
+    "MetricInfo",
     "accuracy",
     "balanced_accuracy",
     "classification_metrics",
     "f1",
+    "get_metric",
     "hit_rate",
     "information_coefficient",
     "information_coefficient_tstat",
     "log_loss",
     "mae",
     "mape",
+    "metric_names",
     "precision",
+    "precision_recall_f1",
     "r2",
     "recall",
     "regression_metrics",
     "rmse",
     "roc_auc",
+    "sharpe",
 ]
 
 logger = logging.getLogger(__name__)
@@ -98,26 +114,26 @@ def balanced_accuracy(y_true, y_pred) -> float:
     return float(balanced_accuracy_score(t, p))
 
 
-def precision(y_true, y_pred) -> float:
-    """Precision of class 1 for 0/1 labels, else macro-averaged over classes."""
-    from sklearn.metrics import precision_score
+def precision_recall_f1(y_true, y_pred) -> tuple[float, float, float]:
+    """Precision, recall and F1 in one pass: of class 1 for 0/1 labels, else macro-averaged."""
+    from sklearn.metrics import precision_recall_fscore_support
 
     t, p = aligned(y_true=y_true, y_pred=y_pred)
-    return float(precision_score(t, p, average=_average(t), zero_division=0))
+    scores = precision_recall_fscore_support(t, p, average=_average(t), zero_division=0)
+    return float(scores[0]), float(scores[1]), float(scores[2])
+
+
+def precision(y_true, y_pred) -> float:
+    """Precision of class 1 for 0/1 labels, else macro-averaged over classes."""
+    return precision_recall_f1(y_true, y_pred)[0]
 
 
 def recall(y_true, y_pred) -> float:
-    from sklearn.metrics import recall_score
-
-    t, p = aligned(y_true=y_true, y_pred=y_pred)
-    return float(recall_score(t, p, average=_average(t), zero_division=0))
+    return precision_recall_f1(y_true, y_pred)[1]
 
 
 def f1(y_true, y_pred) -> float:
-    from sklearn.metrics import f1_score
-
-    t, p = aligned(y_true=y_true, y_pred=y_pred)
-    return float(f1_score(t, p, average=_average(t), zero_division=0))
+    return precision_recall_f1(y_true, y_pred)[2]
 
 
 def roc_auc(y_true, proba) -> float:
@@ -189,6 +205,8 @@ def information_coefficient(prediction, realized_return) -> float:
         raise ValueError(f"information_coefficient needs >= 3 samples, got {len(p)}")
     if np.ptp(p) == 0 or np.ptp(r) == 0:
         raise ValueError("information_coefficient is undefined for a constant input")
+    from scipy import stats
+
     return float(stats.spearmanr(p, r).statistic)
 
 
@@ -229,3 +247,211 @@ def regression_metrics(y_true, y_pred) -> dict[str, float]:
         "ic_tstat": information_coefficient_tstat(y_pred, y_true),
         "hit_rate": hit_rate(y_true, y_pred),
     }
+
+
+# ---- strategy figures (per-bar net returns from the backtest engine) -------------------
+def sharpe(returns, periods_per_year: float = 1.0) -> float:
+    """Annualised Sharpe of per-bar returns: mean / std (ddof=1) x sqrt(periods per year).
+
+    The one Sharpe of every reported figure (tuning, holdout, monitoring), computed by
+    ``trademl.analytics.ratios.per_bar_sharpe``. 0.0 where it is undefined (fewer than
+    two bars, or constant returns such as a model that never trades): no risk taken, no
+    risk-adjusted return. ``periods_per_year=1`` gives the per-bar Sharpe.
+    """
+    from trademl.analytics.ratios import per_bar_sharpe
+
+    value = per_bar_sharpe(np.asarray(returns, dtype="float64"))
+    if not np.isfinite(value):
+        return 0.0
+    return float(value * np.sqrt(float(periods_per_year)))
+
+
+def _values(returns) -> np.ndarray:
+    return np.asarray(returns, dtype="float64")
+
+
+def sortino(returns, periods_per_year: float) -> float:
+    """Annualised Sortino (downside deviation over all bars); NaN without a losing bar."""
+    from trademl.analytics.ratios import _sortino
+
+    return _sortino(_values(returns), float(periods_per_year))
+
+
+def max_drawdown(returns) -> float:
+    """Deepest fall of compounded equity from its running peak, a fraction <= 0."""
+    from trademl.analytics.drawdowns import _max_drawdown
+
+    return _max_drawdown(_values(returns))
+
+
+def total_return(returns) -> float:
+    """Compounded return over all bars, prod(1 + r) - 1, a fraction."""
+    from trademl.analytics.returns import _total
+
+    return _total(_values(returns))
+
+
+def annual_return(returns, periods_per_year: float) -> float:
+    """Compound annual growth rate, years = bars / periods per year (a fraction)."""
+    from trademl.analytics.returns import _cagr
+
+    return _cagr(_values(returns), float(periods_per_year))
+
+
+def volatility(returns, periods_per_year: float) -> float:
+    """Standard deviation (ddof=1) of per-bar returns x sqrt(periods per year)."""
+    from trademl.analytics.returns import _volatility
+
+    return _volatility(_values(returns), float(periods_per_year))
+
+
+def calmar(returns, periods_per_year: float) -> float:
+    """Annual return over |max drawdown|; NaN without a drawdown."""
+    from trademl.analytics.ratios import _calmar
+
+    return _calmar(_values(returns), float(periods_per_year))
+
+
+def turnover(run) -> float:
+    """Mean traded notional per bar, as a fraction of equity (1.0 = all-in from flat)."""
+    return float(np.mean(run.turnover.to_numpy())) if len(run.turnover) else float("nan")
+
+
+def time_in_market(run) -> float:
+    """Share of bars with a non-zero executed position (weighted over symbols)."""
+    return float(np.mean(run.exposure.to_numpy())) if len(run.exposure) else float("nan")
+
+
+def n_trades(run) -> float:
+    """Executed position changes (entries, exits, flips, resizes), summed over symbols."""
+    return float(run.fills.to_numpy().sum())
+
+
+def buy_hold_sharpe(buy_and_hold_returns, periods_per_year: float) -> float:
+    """Sharpe of holding the same rows long through the same engine (one entry fee)."""
+    return sharpe(buy_and_hold_returns, periods_per_year)
+
+
+def excess_sharpe(returns, buy_and_hold_returns, periods_per_year: float) -> float:
+    """Strategy Sharpe minus the buy-and-hold Sharpe on the same rows."""
+    return sharpe(returns, periods_per_year) - sharpe(buy_and_hold_returns, periods_per_year)
+
+
+# ---- the registry ------------------------------------------------------------------------
+Direction = Literal["max", "min"]
+Task = Literal["classification", "regression", "strategy", "any"]
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """One registered metric: how it is computed and how to read it."""
+
+    name: str
+    function: Callable[..., float]
+    direction: Direction  # "max": higher is better; "min": lower is better
+    task: Task  # "any": model scores of either task (vs the forward return)
+    annualised: bool
+    unit: str
+    inputs: tuple[str, ...]
+    aliases: tuple[str, ...] = field(default_factory=tuple)
+    description: str = ""
+
+    @property
+    def optuna_direction(self) -> str:
+        return "maximize" if self.direction == "max" else "minimize"
+
+
+def _m(name, function, direction, task, unit, inputs, *, annualised=False, aliases=(), text=""):
+    return MetricInfo(name, function, direction, task, annualised, unit, tuple(inputs),
+                      tuple(aliases), text)  # fmt: skip
+
+
+_LABELS = ("y_true", "y_pred")
+_PROBA = ("y_true", "proba")
+_RETURNS = ("returns",)
+_ANNUAL = ("returns", "periods_per_year")
+
+METRICS: dict[str, MetricInfo] = {
+    m.name: m
+    for m in (
+        _m("accuracy", accuracy, "max", "classification", "fraction", _LABELS,
+           aliases=("acc",), text="share of rows whose predicted class is the true class"),
+        _m("balanced_accuracy", balanced_accuracy, "max", "classification", "fraction",
+           _LABELS, text="mean recall over the classes"),
+        _m("precision", precision, "max", "classification", "fraction", _LABELS,
+           text="precision of the 'up' class (y > 0)"),
+        _m("recall", recall, "max", "classification", "fraction", _LABELS,
+           text="recall of the 'up' class (y > 0)"),
+        _m("f1", f1, "max", "classification", "fraction", _LABELS,
+           text="F1 of the 'up' class (y > 0)"),
+        _m("roc_auc", roc_auc, "max", "classification", "fraction", _PROBA,
+           aliases=("auc", "roc-auc", "rocauc"), text="ROC AUC of 'up' (y > 0) vs P(up)"),
+        _m("log_loss", log_loss, "min", "classification", "nats per row", _PROBA,
+           aliases=("logloss", "cross_entropy"), text="log loss of 'up' (y > 0) vs P(up)"),
+        _m("rmse", rmse, "min", "regression", "label units", _LABELS),
+        _m("mae", mae, "min", "regression", "label units", _LABELS),
+        _m("r2", r2, "max", "regression", "fraction of variance", _LABELS, aliases=("r_squared",)),
+        _m("ic", information_coefficient, "max", "any", "rank correlation",
+           ("score", "forward_return"), aliases=("information_coefficient", "rank_ic"),
+           text="Spearman correlation of the model score and the forward return"),
+        _m("hit_rate", hit_rate, "max", "any", "fraction", ("forward_return", "signal"),
+           text="share of non-flat signals whose side matches the forward return's sign"),
+        _m("sharpe", sharpe, "max", "strategy", "ratio, annualised", _ANNUAL, annualised=True,
+           aliases=("sharpe_ratio",), text="mean / std of per-bar net returns x sqrt(ppy)"),
+        _m("sortino", sortino, "max", "strategy", "ratio, annualised", _ANNUAL,
+           annualised=True, aliases=("sortino_ratio",)),
+        _m("calmar", calmar, "max", "strategy", "ratio", _ANNUAL, annualised=True,
+           aliases=("calmar_ratio",)),
+        _m("max_drawdown", max_drawdown, "max", "strategy", "fraction (<= 0)", _RETURNS,
+           aliases=("mdd", "drawdown")),
+        _m("total_return", total_return, "max", "strategy", "fraction", _RETURNS),
+        _m("annual_return", annual_return, "max", "strategy", "fraction per year", _ANNUAL,
+           annualised=True, aliases=("cagr",)),
+        _m("volatility", volatility, "min", "strategy", "fraction, annualised", _ANNUAL,
+           annualised=True, aliases=("vol", "annual_volatility")),
+        _m("turnover", turnover, "min", "strategy", "fraction of equity per bar", ("run",)),
+        _m("time_in_market", time_in_market, "max", "strategy", "fraction of bars", ("run",),
+           aliases=("exposure",)),
+        _m("n_trades", n_trades, "min", "strategy", "count", ("run",),
+           aliases=("trades",), text="executed position changes, summed over symbols"),
+        _m("buy_hold_sharpe", buy_hold_sharpe, "max", "strategy", "ratio, annualised",
+           ("buy_and_hold_returns", "periods_per_year"), annualised=True,
+           aliases=("buy_and_hold_sharpe", "benchmark_sharpe")),
+        _m("excess_sharpe", excess_sharpe, "max", "strategy", "ratio, annualised",
+           ("returns", "buy_and_hold_returns", "periods_per_year"), annualised=True),
+    )
+}  # fmt: skip
+
+_ALIASES: dict[str, str] = {a: m.name for m in METRICS.values() for a in m.aliases}
+
+
+def _known() -> str:
+    aliases = ", ".join(f"{a} -> {n}" for a, n in sorted(_ALIASES.items()))
+    return f"known: {', '.join(METRICS)} (aliases: {aliases})"
+
+
+def get_metric(name: str) -> MetricInfo:
+    """The registered metric called ``name`` or one of its aliases (case-insensitive)."""
+    key = str(name).strip().lower()
+    key = _ALIASES.get(key, key)
+    if key not in METRICS:
+        raise ValueError(f"unknown metric {name!r}; {_known()}")
+    return METRICS[key]
+
+
+def metric_names(task: str | None = None) -> list[str]:
+    """Canonical metric names, in registry order.
+
+    ``None``: every metric. ``"classification"`` / ``"regression"``: every figure a model
+    of that task gets (its own scores, the ``"any"`` scores ic and hit_rate, and the
+    strategy figures). ``"strategy"`` / ``"any"``: exactly the metrics of that group.
+    """
+    if task is None:
+        return list(METRICS)
+    if task in ("classification", "regression"):
+        groups = {task, "any", "strategy"}
+    elif task in ("strategy", "any"):
+        groups = {task}
+    else:
+        raise ValueError(f"task must be classification, regression, strategy or any, got {task=}")
+    return [m.name for m in METRICS.values() if m.task in groups]

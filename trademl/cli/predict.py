@@ -1,0 +1,87 @@
+"""``trademl predict --model NAME@ALIAS CANDLES -o OUT``: a registered model on raw candles.
+
+The model package is downloaded, its files checked against their SHA-256 manifest before
+anything is unpickled, and its feature recipe rebuilds the training columns from the
+candles; the output has the columns of the run's ``predictions/oos.parquet`` (without
+the outcomes).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from trademl.cli._console import console, fail
+
+__all__ = ["predict_command", "register"]
+
+
+def _write(frame, out: Path) -> None:
+    """To a temporary name beside ``out``, then renamed: a reader never sees half a file."""
+    import os
+    import tempfile
+
+    suffixes = "".join(out.suffixes).lower()
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+    os.close(fd)
+    try:
+        if suffixes.endswith(".parquet"):
+            frame.to_parquet(tmp)
+        else:
+            frame.to_csv(tmp, compression="gzip" if suffixes.endswith(".gz") else None)
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def predict_command(
+    candles: Path = typer.Argument(..., help="OHLCV file (CSV/Parquet/JSON) of one symbol."),
+    model: str = typer.Option(
+        ..., "--model", "-m", help="NAME@ALIAS, NAME/VERSION or runs:/RUN_ID."
+    ),
+    out: Path = typer.Option(..., "--out", "-o", help="Predictions file (.parquet or .csv)."),
+    symbol: str | None = typer.Option(
+        None, "--symbol", help="Which symbol the candles are (models of several symbols)."
+    ),
+    since: str | None = typer.Option(
+        None, "--since", help="Write only bars from this date on (features still use the history)."
+    ),
+    tracking_uri: str | None = typer.Option(None, "--tracking-uri", help="MLflow store URI."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
+) -> None:
+    """Predict raw candles with a registered model package (verified before loading)."""
+    import pandas as pd
+
+    from trademl.data.io import load_ohlcv
+    from trademl.package import load_model
+
+    if not candles.is_file():
+        raise fail(f"{candles}: candles file not found")
+    if out.resolve() == candles.resolve():
+        raise fail(f"--out {out} is the input file; choose another output")
+    if out.exists() and not force:
+        raise fail(f"--out {out} exists; pass --force to overwrite it")
+    if not out.name.lower().endswith((".parquet", ".csv", ".csv.gz")):
+        raise fail(f"--out {out}: expected a .parquet, .csv or .csv.gz file name")
+    package = load_model(model, tracking_uri=tracking_uri)
+    frame = load_ohlcv(candles)
+    predictions = package.predict_frame(frame, symbol=symbol)
+    if since is not None:
+        start = pd.Timestamp(since)
+        start = start.tz_localize("UTC") if start.tzinfo is None else start.tz_convert("UTC")
+        predictions = predictions.loc[predictions.index >= start]
+        if predictions.empty:
+            raise fail(f"--since {since}: no predicted bar on or after it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _write(predictions, out)
+    counts = predictions["signal"].value_counts().to_dict()
+    console.print(
+        f"{len(predictions):,} predictions by {package.name} ({model}) written to {out}; "
+        f"signals long {counts.get(1, 0):,}, flat {counts.get(0, 0):,}, short {counts.get(-1, 0):,}"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("predict")(predict_command)
