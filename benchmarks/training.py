@@ -4,6 +4,7 @@ what one tuning trial costs and where the time goes.
     .venv/bin/python benchmarks/training.py            # 100K and 1M rows, 50 trials
     .venv/bin/python benchmarks/training.py --quick    # 100K rows only, 20 trials
     .venv/bin/python benchmarks/training.py --part trial   # one trial: fits vs scoring
+    .venv/bin/python benchmarks/training.py --part causality  # the run-path leak check
 
 1. LightGBM and XGBoost (hist), 200 trees, on 100K x 50 and 1M x 50 float32 features:
    ``trademl.models.build_model(...).fit`` vs ``lightgbm.LGBMClassifier`` /
@@ -17,7 +18,11 @@ what one tuning trial costs and where the time goes.
 3. One trial of that objective, repeated: CPU and wall time of the whole trial and of
    its scoring alone (engine runs + metric registry per fold, pooled figures), i.e. the
    part that is not model fitting. The data is built here from ``load_sample`` +
-   ``generate_features`` + ``make_labels`` (not from pipeline internals).
+   ``generate_features`` + ``make_labels`` (not from pipeline internals). Beside it, the
+   scoring the objective used before the engine (signal x next-bar return minus a linear
+   fee), so the per-trial cost before/after is the same fits plus either scoring.
+4. The causality check ``trademl run`` makes of an unproven (user) feature: its cost as a
+   share of generating the demo feature set on the bundled sample.
 """
 
 from __future__ import annotations
@@ -218,21 +223,100 @@ def trial_costs(repeats: int) -> None:
         ]
         objective._pooled(runs)
 
+    next_return = np.append(data.close[1:] / data.close[:-1] - 1.0, np.nan)
+    fee = (spec.backtest.fee_bp + spec.backtest.slippage_bp) / 1e4
+
+    def linear_scoring():
+        """What a trial's scoring was before the engine: lag 0, a linear fee, no sizing."""
+        pooled = []
+        for p, (_, te) in zip(predictions, data.folds, strict=True):
+            signal = p.signal.astype(float)
+            changes = np.abs(np.diff(signal, prepend=0.0))
+            pooled.append(np.nan_to_num(signal * next_return[te]) - changes * fee)
+        returns = np.concatenate(pooled)
+        return returns.mean() / returns.std(ddof=1)
+
     fixed = {k: params.get(k, r.choices[0] if hasattr(r, "choices") else r.low)
              for k, r in space.items()}  # fmt: skip
     whole = lambda: objective(optuna.trial.FixedTrial(fixed))  # noqa: E731
     whole()  # warm-up: imports, the cached buy-and-hold runs
-    times = {"trial": [], "scoring": []}
-    for _ in range(repeats):  # alternate, so both see the same machine
+    times = {"trial": [], "scoring": [], "linear": []}
+    for _ in range(repeats):  # alternate, so all see the same machine
         times["trial"].append(timed(whole))
         times["scoring"].append(timed(scoring))
+        times["linear"].append(timed(linear_scoring))
     print(
         f"trial: {len(data.X):,d} rows x {data.X.shape[1]} features, {len(data.folds)} folds, "
         f"lightgbm {spec.model.params['n_estimators']} trees, 1 thread, best of {repeats}"
     )
+    best = {}
     for name, values in times.items():
         wall, cpu = min(v[0] for v in values), min(v[1] for v in values)
+        best[name] = (wall, cpu)
         print(f"  {name:8s} CPU {cpu * 1e3:9.1f} ms  wall {wall * 1e3:9.1f} ms", flush=True)
+    # the fits are the same before and after; only the scoring part changed
+    before = [best["trial"][i] - best["scoring"][i] + best["linear"][i] for i in (0, 1)]
+    print(
+        f"  per trial, engine scoring / old linear scoring: CPU "
+        f"{best['trial'][1] / before[1]:.3f}x, wall {best['trial'][0] / before[0]:.3f}x "
+        "(target <= 1.2x)"
+    )
+
+
+def causality_costs(repeats: int) -> None:
+    """The automatic causality check of one user feature as a share of feature time."""
+    import textwrap
+
+    from trademl import load_sample
+    from trademl.config.features import FeatureSpec
+    from trademl.features import check_run_causality, generate_features, load_feature_modules
+
+    bars = load_sample("BTCUSDT-1h")
+    with tempfile.TemporaryDirectory() as tmp:
+        module = Path(tmp) / "bench_user_feature.py"
+        module.write_text(
+            textwrap.dedent(
+                """
+                import numpy as np
+                from trademl.features import feature
+
+                @feature("bench_close_vs_mean", category="statistical", inputs=("close",), warmup=47)
+                def bench_close_vs_mean(bars, window: int = 48):
+                    close = np.asarray(bars.close, dtype=float)
+                    mean = np.convolve(close, np.ones(window) / window)[: len(close)]
+                    mean[: window - 1] = np.nan
+                    return close / mean - 1.0
+                """
+            )
+        )
+        load_feature_modules([str(module)], base_dir=None)
+        demo = {"categories": ["trend", "momentum", "volatility", "volume"]}
+        spec = FeatureSpec.model_validate(demo | {"indicators": None, "modules": [str(module)]})
+        with_user = FeatureSpec.model_validate(
+            {"indicators": ["bench_close_vs_mean"], "modules": [str(module)]}
+        )
+        full = generate_features(bars, spec, check_causality=False)
+        user_full = generate_features(bars, with_user, check_causality=False)
+        times = {"features": [], "check": []}
+        for _ in range(repeats):  # alternate
+            times["features"].append(
+                timed(lambda: generate_features(bars, spec, check_causality=False))
+            )
+            times["check"].append(
+                timed(lambda: check_run_causality(bars, with_user, full=user_full.copy()))
+            )
+    print(
+        f"causality: {len(bars):,d} bars, demo feature set ({full.shape[1]} columns) vs the "
+        f"check of one user feature (prefix recomputation), median of {repeats}"
+    )
+    med = {k: (np.median([v[0] for v in vals]), np.median([v[1] for v in vals]))
+           for k, vals in times.items()}  # fmt: skip
+    for name, (wall, cpu) in med.items():
+        print(f"  {name:8s} CPU {cpu * 1e3:9.1f} ms  wall {wall * 1e3:9.1f} ms")
+    print(
+        f"  check / feature time: CPU {med['check'][1] / med['features'][1]:.1%}, "
+        f"wall {med['check'][0] / med['features'][0]:.1%} (target <= 20%)"
+    )
 
 
 def main() -> None:
@@ -240,7 +324,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="100K rows only, 20 trials")
     parser.add_argument("--threads", type=int, default=1, help="threads per fit, both sides")
     parser.add_argument("--trials", type=int, default=None)
-    parser.add_argument("--part", choices=("all", "fit", "tuning", "trial"), default="all")
+    parser.add_argument(
+        "--part", choices=("all", "fit", "tuning", "trial", "causality"), default="all"
+    )
     parser.add_argument("--repeats", type=int, default=7, help="trial repeats (--part trial)")
     args = parser.parse_args()
     if args.part in ("all", "fit"):
@@ -251,6 +337,9 @@ def main() -> None:
     if args.part in ("all", "trial"):
         print("== one tuning trial: whole objective vs its scoring part ==")
         trial_costs(args.repeats)
+    if args.part in ("all", "causality"):
+        print("== automatic causality check of a user feature vs feature generation ==")
+        causality_costs(args.repeats)
     if args.part in ("all", "tuning"):
         n_trials = args.trials or (20 if args.quick else 50)
         print(f"== {n_trials}-trial tuning: median pruner vs none ==")
