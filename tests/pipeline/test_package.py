@@ -153,3 +153,30 @@ def test_multi_symbol_panels_are_purged_by_label_end(shared_data):
         first, last = times[test].min(), ends[test].max()
         overlap = (ends[train] >= first) & (times[train] <= last)
         assert not overlap.any(), f"{overlap.sum()} training rows overlap the test labels"
+
+
+def test_monitor_replay_of_a_pipeline_run_reproduces_its_baseline(tmp_path, monkeypatch, cli):
+    """The run's own holdout, replayed into the monitoring store, gives back every baseline
+    metric (to 1e-9) and a healthy model: monitoring measures what the run measured."""
+    import json
+
+    monkeypatch.chdir(tmp_path)
+    db = f"sqlite:///{tmp_path / 'monitor.db'}"
+    spec = small_spec(
+        tmp_path,
+        name="replay-test",
+        tuning={"n_trials": 2},
+        monitoring={"db_url": db, "register_reference": True},
+    )
+    result = run(spec, progress=False)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", spec["tracking"]["uri"])
+    code, out, err = cli("monitor", "replay", "--run-id", result.run_id, "--db", db, "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    compared = {row["name"]: row for row in report["metrics"]}
+    assert report["consistent"] and report["baseline_source"] == "store"
+    for name in ("sharpe", "accuracy", "ic", "buy_hold_sharpe", "time_in_market"):
+        assert name in compared
+    assert all(abs(row["difference"]) <= 1e-9 for row in compared.values())
+    assert compared["sharpe"]["baseline"] == pytest.approx(result.metrics["oos_sharpe"], abs=1e-12)
+    assert report["status"] == "healthy"

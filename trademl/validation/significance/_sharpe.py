@@ -29,11 +29,13 @@ def sharpe_moments(returns) -> dict[str, float]:
         raise ValueError(f"returns must be 1-D with >= 3 observations, got shape {r.shape}")
     if not np.isfinite(r).all():
         raise ValueError(f"returns hold NaN/inf at row {int(np.flatnonzero(~np.isfinite(r))[0])}")
-    sd = r.std(ddof=1)
-    if sd == 0:
+    from trademl.analytics.ratios import per_bar_sharpe
+
+    sharpe = per_bar_sharpe(r)  # the one Sharpe definition
+    if not np.isfinite(sharpe):
         raise ValueError("returns are constant: the Sharpe ratio is undefined")
     return {
-        "sharpe": float(r.mean() / sd),
+        "sharpe": float(sharpe),
         "n_obs": len(r),
         "skew": float(stats.skew(r)),
         "kurtosis": float(stats.kurtosis(r, fisher=False)),
