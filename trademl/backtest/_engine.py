@@ -69,6 +69,37 @@ def _funding_per_bar(index: pd.Index, funding: pd.Series | None) -> np.ndarray:
     return np.bincount(bar[inside], rates[inside], len(index))
 
 
+def kept_after_costs(
+    prices: np.ndarray,
+    trade_bars: np.ndarray,
+    held: np.ndarray,
+    wanted: np.ndarray,
+    *,
+    fee_bp: float,
+    slippage_bp: float,
+    slippage_range_fraction: float = 0.0,
+    bar_range: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(share of equity kept, slippage rate) of each trade (see the module doc): fees and
+    slippage paid on the traded notional, measured on the equity after the trade. The one
+    cost model of the full backtest and of its cheap path."""
+    slippage = np.full(len(trade_bars), slippage_bp / 1e4)
+    if slippage_range_fraction:
+        spread = bar_range[trade_bars] / prices[trade_bars]
+        if not np.isfinite(spread).all() or (spread < 0).any():
+            raise DataError("high/low: missing values or high below low where the range is used")
+        slippage = slippage + slippage_range_fraction * spread
+    rate = fee_bp / 1e4 + slippage
+    if (rate * np.maximum(np.abs(held), np.abs(wanted)) >= 1).any():
+        raise DataError("fees and slippage times the position size reach 100 % of a trade")
+    kept = np.where(
+        wanted >= held,
+        (1 + rate * held) / (1 + rate * wanted),
+        (1 - rate * held) / (1 - rate * wanted),
+    )
+    return kept, slippage
+
+
 def _one_symbol(
     close: pd.Series,
     target: pd.Series,
@@ -102,23 +133,16 @@ def _one_symbol(
     # trades are rare next to bars: cost arithmetic runs on the trade bars only
     trade_bars = np.flatnonzero(executed != previous)
     held, wanted_at = previous[trade_bars], executed[trade_bars]
-    slippage = np.full(len(trade_bars), slippage_bp / 1e4)
+    bar_range = None
     if slippage_range_fraction:
         if high is None or low is None:
             raise DataError("slippage_range_fraction needs high and low prices")
-        spread = (high.reindex(close.index) - low.reindex(close.index)).to_numpy()[trade_bars]
-        bar_range = spread / prices[trade_bars]
-        if not np.isfinite(bar_range).all() or (bar_range < 0).any():
-            raise DataError("high/low: missing values or high below low where the range is used")
-        slippage = slippage + slippage_range_fraction * bar_range
-    rate = fee_bp / 1e4 + slippage
-    if (rate * np.maximum(np.abs(held), np.abs(wanted_at)) >= 1).any():
-        raise DataError("fees and slippage times the position size reach 100 % of a trade")
-    kept = np.where(
-        wanted_at >= held,
-        (1 + rate * held) / (1 + rate * wanted_at),
-        (1 - rate * held) / (1 - rate * wanted_at),
-    )
+        bar_range = (high.reindex(close.index) - low.reindex(close.index)).to_numpy()
+    kept, slippage = kept_after_costs(
+        prices, trade_bars, held, wanted_at,
+        fee_bp=fee_bp, slippage_bp=slippage_bp,
+        slippage_range_fraction=slippage_range_fraction, bar_range=bar_range,
+    )  # fmt: skip
     funding_paid = None
     if funding is not None:
         funding_paid = previous * _funding_per_bar(close.index, funding)

@@ -19,6 +19,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from trademl.backtest._engine import kept_after_costs
 from trademl.backtest._sizing import target_positions
 from trademl.errors import DataError
 
@@ -119,22 +120,13 @@ def _sleeves(prices, target, first, position, backtest, bar_range):
     gross = previous * asset
     trade_bars = np.flatnonzero(executed != previous)
     held, wanted_at = previous[trade_bars], executed[trade_bars]
-    slippage = np.full(len(trade_bars), backtest.slippage_bp / 1e4)
-    if backtest.slippage_range_fraction:
-        if bar_range is None:
-            raise DataError("slippage_range_fraction needs high and low prices")
-        spread = bar_range[trade_bars] / prices[trade_bars]
-        if not np.isfinite(spread).all() or (spread < 0).any():
-            raise DataError("high/low: missing values or high below low where the range is used")
-        slippage = slippage + backtest.slippage_range_fraction * spread
-    rate = backtest.fee_bp / 1e4 + slippage
-    if (rate * np.maximum(np.abs(held), np.abs(wanted_at)) >= 1).any():
-        raise DataError("fees and slippage times the position size reach 100 % of a trade")
-    kept = np.where(
-        wanted_at >= held,
-        (1 + rate * held) / (1 + rate * wanted_at),
-        (1 - rate * held) / (1 - rate * wanted_at),
-    )
+    if backtest.slippage_range_fraction and bar_range is None:
+        raise DataError("slippage_range_fraction needs high and low prices")
+    kept, _ = kept_after_costs(
+        prices, trade_bars, held, wanted_at,
+        fee_bp=backtest.fee_bp, slippage_bp=backtest.slippage_bp,
+        slippage_range_fraction=backtest.slippage_range_fraction, bar_range=bar_range,
+    )  # fmt: skip
     net = gross.copy()
     net[trade_bars] = (1.0 + net[trade_bars]) * kept - 1.0
     turnover = np.zeros(n)
