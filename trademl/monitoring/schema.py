@@ -15,14 +15,17 @@ __all__ = [
     "alerts",
     "drift_results",
     "health",
+    "leases",
     "metadata",
     "metric_snapshots",
     "outcomes",
     "predictions",
     "reference_profiles",
+    "retrain_decisions",
+    "retrain_jobs",
 ]
 
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0006"
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY (its rowid alias), not BIGINT
 _Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -157,4 +160,47 @@ reference_profiles = sa.Table(
     sa.Column("created_ns", sa.BigInteger, nullable=False),
     sa.Column("profile", sa.Text, nullable=False),
     sa.UniqueConstraint("model", "version", "kind", name="uq_reference_profiles_key"),
+)
+
+# ---- the retraining lifecycle (revision 0006): every trigger decision, every job, and
+# the lease that keeps two schedulers on one store from running the same job twice
+retrain_decisions = sa.Table(
+    "retrain_decisions",
+    metadata,
+    sa.Column("id", _Id, primary_key=True, autoincrement=True),
+    sa.Column("model", sa.String(100), nullable=False),
+    sa.Column("ts", sa.BigInteger, nullable=False),
+    sa.Column("trigger", sa.String(30), nullable=False),
+    sa.Column("fired", sa.Boolean, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("job_id", sa.BigInteger),
+    sa.Index("ix_retrain_decisions_model_ts", "model", "ts"),
+)
+
+retrain_jobs = sa.Table(
+    "retrain_jobs",
+    metadata,
+    sa.Column("id", _Id, primary_key=True, autoincrement=True),
+    sa.Column("model", sa.String(100), nullable=False),
+    sa.Column("trigger", sa.String(30), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    # queued -> running -> (promoted | rejected | failed); a crash leaves running, and
+    # the next scheduler start marks it failed (its heartbeat stopped)
+    sa.Column("state", sa.String(15), nullable=False),
+    sa.Column("created_ns", sa.BigInteger, nullable=False),
+    sa.Column("updated_ns", sa.BigInteger, nullable=False),
+    sa.Column("owner", sa.String(200)),
+    sa.Column("champion_version", sa.String(50)),
+    sa.Column("challenger_version", sa.String(50)),
+    sa.Column("run_id", sa.String(64)),
+    sa.Column("detail", sa.Text),
+    sa.Index("ix_retrain_jobs_model_state", "model", "state"),
+)
+
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("owner", sa.String(200), nullable=False),
+    sa.Column("expires_ns", sa.BigInteger, nullable=False),
 )
