@@ -23,6 +23,7 @@ from trademl.cli import (
     monitor,
     predict,
     regimes,
+    retrain,
     run,
 )
 from trademl.cli import validate as validate_cmds
@@ -71,6 +72,7 @@ for _module in (
     backtest,
     regimes,
     monitor,
+    retrain,
 ):
     _module.register(app)
 

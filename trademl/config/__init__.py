@@ -20,6 +20,7 @@ from trademl.config.features import FeatureSpec
 from trademl.config.labels import LabelSpec
 from trademl.config.model import ModelSpec
 from trademl.config.monitoring import MonitoringSpec
+from trademl.config.retraining import RetrainingSpec
 from trademl.config.tracking import TrackingSpec
 from trademl.config.tuning import TuningSpec
 from trademl.config.validation import ValidationSpec
@@ -33,6 +34,7 @@ __all__ = [
     "LabelSpec",
     "ModelSpec",
     "MonitoringSpec",
+    "RetrainingSpec",
     "SpecModel",
     "TrackingSpec",
     "TuningSpec",
@@ -54,6 +56,7 @@ class ExperimentSpec(SpecModel):
     backtest: BacktestSpec = Field(default_factory=BacktestSpec)
     tracking: TrackingSpec = Field(default_factory=TrackingSpec)
     monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec)
+    retraining: RetrainingSpec = Field(default_factory=RetrainingSpec)
 
 
 def _describe(value: Any) -> str:

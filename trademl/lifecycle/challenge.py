@@ -230,12 +230,23 @@ def compare_packages(
                 n_bars=len(d_returns),
                 mean_return_difference=dm_r.mean,
                 effect_size=effect_size(d_returns),
-                returns_test={"statistic": dm_r.statistic, "p_value": dm_r.p_value,
-                              "lags": dm_r.lags},  # fmt: skip
-                loss_test={"statistic": dm_l.statistic, "p_value": dm_l.p_value,
-                           "mean_loss_difference": dm_l.mean},  # fmt: skip
-                bootstrap={"low": boot.low, "high": boot.high, "level": boot.level,
-                           "block_length": boot.block_length, "p_value": boot.p_value},  # fmt: skip
+                returns_test={
+                    "statistic": dm_r.statistic,
+                    "p_value": dm_r.p_value,
+                    "lags": dm_r.lags,
+                },  # fmt: skip
+                loss_test={
+                    "statistic": dm_l.statistic,
+                    "p_value": dm_l.p_value,
+                    "mean_loss_difference": dm_l.mean,
+                },  # fmt: skip
+                bootstrap={
+                    "low": boot.low,
+                    "high": boot.high,
+                    "level": boot.level,
+                    "block_length": boot.block_length,
+                    "p_value": boot.p_value,
+                },  # fmt: skip
                 p_value_adjusted=float(p_adj),
                 verdict=verdict,
                 reason=reason,

@@ -248,7 +248,10 @@ class MixtureSPRT:
             raise DataError("sequential test: a paired difference is not finite")
         self._pending.extend(values.tolist())
         while len(self._pending) >= self.batch_size:
-            batch, self._pending = self._pending[: self.batch_size], self._pending[self.batch_size :]
+            batch, self._pending = (
+                self._pending[: self.batch_size],
+                self._pending[self.batch_size :],
+            )
             self._batch_means.append(float(np.mean(batch)))
             # looks start at min_samples: a variance from a handful of batches would make
             # the plug-in ratio (and the false promotion rate) far too large
