@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 
-
 def small_spec(folder, **overrides) -> dict:
     spec = {
         "name": "life",
@@ -38,7 +37,9 @@ def two_versions(tmp_path_factory):
         spec = small_spec(folder)
         first = run(spec, progress=False)
         tracking.promote(first.model_name, first.model_version, reason="test champion")
-        second = dict(spec, model={**spec["model"], "params": {"n_estimators": 40, "num_leaves": 7}})
+        second = dict(
+            spec, model={**spec["model"], "params": {"n_estimators": 40, "num_leaves": 7}}
+        )
         second = dict(second, seed=12)
         run(second, progress=False)
     return folder, spec, first.model_name

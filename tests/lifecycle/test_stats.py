@@ -75,7 +75,7 @@ def test_sequential_test_stops_early_on_a_clear_winner_and_waits_for_min_samples
     rng = np.random.default_rng(8)
     test = MixtureSPRT(alpha=0.05, batch_size=24, min_samples=480, max_samples=20_000)
     decision = None
-    for start in range(0, 20_000, 24):
+    for _ in range(0, 20_000, 24):
         decision = test.update(_ar1(rng, 24, mean=0.5))
         if decision.decision != "continue":
             break

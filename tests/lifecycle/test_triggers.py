@@ -65,7 +65,9 @@ def test_degradation_drift_and_new_bars_read_the_store(store):
     rng = np.random.default_rng(0)
     reference = pd.DataFrame({"a": rng.normal(size=2000), "b": rng.normal(size=2000)})
     current = pd.DataFrame({"a": rng.normal(2.0, size=500), "b": rng.normal(size=500)})
-    store.save_drift(model="m", version="1", kind="features", report=detect_drift(reference, current))
+    store.save_drift(
+        model="m", version="1", kind="features", report=detect_drift(reference, current)
+    )
     stamps = pd.date_range("2026-06-18", periods=40, freq="1h", tz="UTC")
     store.log_predictions(
         pd.DataFrame({"prediction": 1.0, "symbol": "BTCUSDT"}, index=stamps), model="m", version="1"

@@ -87,13 +87,18 @@ def retrain_root(
     def show(result) -> None:
         for decision in result.decisions:
             mark = "[green]fired[/]" if decision.fired else "[dim]no[/]"
-            console.print(f"{result.model} {decision.trigger}: {mark} - {decision.reason}")
+            console.print(
+                f"{result.model} {decision.trigger}: {mark} - {decision.reason}", soft_wrap=True
+            )
         if result.skipped:
             console.print(f"{result.model}: skipped - {result.skipped}")
         for job_id in result.failed_stale:
             console.print(f"job {job_id}: marked failed (its process stopped)")
         if result.job is not None:
-            console.print(f"job {result.job.job_id}: {result.job.state} - {result.job.message}")
+            console.print(
+                f"job {result.job.job_id}: {result.job.state} - {result.job.message}",
+                soft_wrap=True,
+            )
 
     try:
         run_daemon(spec, store, once=once, base_dir=base, on_tick=show)
@@ -120,7 +125,7 @@ def retrain_now_command(
         result = retrain_now(spec, store, reason=reason, base_dir=base)
     finally:
         store.close()
-    console.print(f"job {result.job_id}: {result.state} - {result.message}")
+    console.print(f"job {result.job_id}: {result.state} - {result.message}", soft_wrap=True)
 
 
 @retrain_app.command("history")
@@ -175,14 +180,15 @@ def retrain_status_command(
     if frame.empty:
         console.print("no retraining jobs yet")
         return
-    table = Table(title="Retraining jobs")
-    for column in ("job", "model", "state", "trigger", "champion", "challenger", "updated", "what"):
-        table.add_column(column, overflow="fold")
+    table = Table(title="Retraining jobs (newest first)")
+    for column in ("job", "model", "state", "versions", "updated"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("what", overflow="fold")
     for row in frame.itertuples():
         what = row.detail.get("message") or row.detail.get("error") or row.reason
-        table.add_row(str(row.id), row.model, row.state, row.trigger,
-                      row.champion_version or "-", row.challenger_version or "-",
-                      row.updated_at.strftime("%Y-%m-%d %H:%M:%S"), str(what))  # fmt: skip
+        versions = f"v{row.champion_version or '-'} -> v{row.challenger_version or '?'}"
+        table.add_row(str(row.id), row.model, row.state, versions,
+                      row.updated_at.strftime("%m-%d %H:%M"), f"{row.trigger}: {what}")  # fmt: skip
     console.print(table)
 
 

@@ -146,14 +146,12 @@ def run_job(
     except Exception as exc:
         detail = {"error": f"{type(exc).__name__}: {exc}"}
         journal.update_job(job_id, state="failed", detail=detail)
-        notify(
-            spec, model, f"retraining job {job_id} failed: {detail['error']}", severity="warning"
-        )
+        notify(spec, model, f"job {job_id} failed: {detail['error']}", severity="warning")
         raise
     journal.update_job(
         job_id, state=result.state, detail={"message": result.message, **result.verdict}
     )
-    notify(spec, model, f"retraining job {job_id}: {result.message}")
+    notify(spec, model, f"job {job_id}: {result.message}")
     return result
 
 

@@ -26,6 +26,27 @@ FINAL_STATES = ("promoted", "rejected", "failed")
 STATES = ("queued", "running", *FINAL_STATES)
 
 
+def _process_gone(owner: str | None) -> bool:
+    """True when ``owner`` (host:pid) is a process of this host that no longer runs."""
+    if not owner or ":" not in owner:
+        return False
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    # a zombie (killed, not yet reaped by its parent) still answers signal 0
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return False
+
+
 def owner_id() -> str:
     """host:pid of this process (who holds a lease, who runs a job)."""
     return f"{socket.gethostname()}:{os.getpid()}"
@@ -129,29 +150,30 @@ class Journal:
     def mark_stale_failed(
         self, stale_after: timedelta, *, now: datetime | None = None
     ) -> list[int]:
-        """Running or queued jobs whose heartbeat is older than ``stale_after`` -> failed."""
+        """Mark failed the queued/running jobs whose process is gone: its owner is a dead
+        process on this host, or (another host) its heartbeat is older than ``stale_after``."""
         j = schema.retrain_jobs
         limit = to_ns(now or utcnow()) - int(stale_after.total_seconds() * 1e9)
         with self.engine.begin() as connection:
-            ids = [
-                int(i)
-                for (i,) in connection.execute(
-                    sa.select(j.c.id).where(
-                        j.c.state.in_(("queued", "running")) & (j.c.updated_ns < limit)
-                    )
+            rows = connection.execute(
+                sa.select(j.c.id, j.c.owner, j.c.updated_ns).where(
+                    j.c.state.in_(("queued", "running"))
                 )
-            ]
-            if ids:
+            ).all()
+            dead = []
+            for job_id, owner, updated in rows:
+                if _process_gone(owner):
+                    dead.append((int(job_id), "its process was killed"))
+                elif updated < limit:
+                    dead.append((int(job_id), "its process stopped (no heartbeat)"))
+            for job_id, why in dead:
                 connection.execute(
                     j.update()
-                    .where(j.c.id.in_(ids))
-                    .values(
-                        state="failed",
-                        updated_ns=to_ns(utcnow()),
-                        detail=json.dumps({"error": "its process stopped (no heartbeat)"}),
-                    )
-                )
-        return ids
+                    .where(j.c.id == job_id)
+                    .values(state="failed", updated_ns=to_ns(utcnow()),
+                            detail=json.dumps({"error": why}))
+                )  # fmt: skip
+        return [job_id for job_id, _ in dead]
 
     # ------------------------------------------------------------------- leases
     def acquire_lease(self, name: str, *, owner: str, ttl: timedelta) -> bool:

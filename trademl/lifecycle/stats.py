@@ -122,6 +122,8 @@ def block_bootstrap_ci(
         raise DataError(f"bootstrap n_resamples must be at least 100, got {n_resamples}")
     d = _differences(differences, "block bootstrap", 10)
     n = len(d)
+    if not d.std() > 0:  # identical models (or a constant gap): nothing to resample
+        return BootstrapInterval(float(d.mean()), float(d.mean()), level, 1.0, n_resamples, 1.0)
     block = max(1.0, float(stationary_block_length(d)))
     rng = np.random.default_rng(seed)
     # stationary bootstrap: each position continues its block with probability 1 - 1/b,
