@@ -192,6 +192,52 @@ def retrain_status_command(
     console.print(table)
 
 
+@retrain_app.command("replay")
+def retrain_replay_command(
+    spec_path: Path = typer.Argument(..., help="Spec with a retraining.replay section."),
+    out: Path = typer.Option(Path("lifecycle_replay"), "--out", "-o", help="Report folder."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing report."),
+) -> None:
+    """Replay history through prediction, monitoring and retraining on a fast clock."""
+    from trademl.config import load_spec
+    from trademl.lifecycle.replay import replay_lifecycle, write_report
+
+    spec = load_spec(spec_path)
+    if spec.retraining.replay is None:
+        raise fail(f"{spec_path}: retraining.replay (start, end) is missing")
+    existing = [n for n in ("events.csv", "lifecycle_report.html") if (out / n).exists()]
+    if existing and not force:
+        raise fail(f"{out}: {', '.join(existing)} exist; pass --force to replace them")
+    seen = {"events": 0}
+
+    def progress(clock, steps, events) -> None:
+        for event in events[seen["events"] :]:
+            version = f" v{event['version']}" if event["version"] is not None else ""
+            console.print(
+                f"{event['at']:%Y-%m-%d} {event['kind']}{version}: {event['detail']}",
+                soft_wrap=True, highlight=False,
+            )  # fmt: skip
+        seen["events"] = len(events)
+
+    result = replay_lifecycle(spec, base_dir=spec_path.resolve().parent, progress=progress)
+    report = write_report(result, out, force=force)
+    s = result.summary
+    console.print(
+        f"{result.steps} steps in {result.elapsed:.0f} s: {s['jobs']} jobs, {s['promoted']} promoted, "
+        f"{s['rejected']} rejected, {s['failed']} failed, {s['rollbacks']} rollbacks",
+        soft_wrap=True,
+    )
+    for column, label in (("retrained", "retrained champion"), ("never_retrained", "never retrained"),
+                          ("buy_and_hold", "buy and hold")):  # fmt: skip
+        f = s[column]
+        console.print(
+            f"  {label:<20} total {f['total_return']:+.1%}  Sharpe {f['sharpe']:+.2f}  "
+            f"max drawdown {f['max_drawdown']:.1%}",
+            highlight=False,
+        )
+    console.print(f"report: {report}")
+
+
 def challenge_command(
     name: str = typer.Argument(..., help="Registered model name."),
     challenger: list[int] | None = typer.Option(

@@ -23,7 +23,7 @@ from pydantic import Field, field_validator, model_validator
 from trademl.config._base import SpecModel
 from trademl.config.monitoring import check_duration
 
-__all__ = ["RetrainingSpec", "TriggerRules"]
+__all__ = ["ReplaySpec", "RetrainingSpec", "TriggerRules"]
 
 
 class _Trigger(SpecModel):
@@ -87,6 +87,35 @@ class TriggerRules(SpecModel):
     manual: ManualTrigger = Field(default_factory=ManualTrigger)
 
 
+class ReplaySpec(SpecModel):
+    """``trademl retrain replay``: a stretch of history replayed on an accelerated clock."""
+
+    start: str
+    end: str
+    step: str = "7d"  # bars revealed per clock step (and how often the scheduler ticks)
+    train_window: str = "730d"  # each (re)training sees this much history before the clock
+    check_window: str = "30d"  # the monitor's window of predictions
+    rollback_margin: float = Field(default=0.05, ge=0)  # cumulative net return shortfall
+    rollback_min_bars: int = Field(default=500, ge=1)
+
+    @field_validator("step", "train_window", "check_window")
+    @classmethod
+    def _durations(cls, value: Any) -> str:
+        return check_duration(value)
+
+    @model_validator(mode="after")
+    def _order(self) -> ReplaySpec:
+        import pandas as pd
+
+        try:
+            start, end = pd.Timestamp(self.start), pd.Timestamp(self.end)
+        except ValueError as exc:
+            raise ValueError(f"start/end must be dates: {exc}") from None
+        if not start < end:
+            raise ValueError(f"start {self.start} must be before end {self.end}")
+        return self
+
+
 class RetrainingSpec(SpecModel):
     # the registered model retrained (default: tracking.model_name, else the spec name)
     model: str | None = None
@@ -99,6 +128,7 @@ class RetrainingSpec(SpecModel):
     stale_after: str = "30m"
     # how often the daemon evaluates the triggers
     tick: str = "60s"
+    replay: ReplaySpec | None = None
 
     @field_validator("schedule")
     @classmethod

@@ -74,10 +74,7 @@ def _drift(rule, store, model: str, last: pd.Timestamp | None) -> tuple[bool, st
     if last is not None and at <= last:
         return False, f"latest drift check ({at.isoformat()}) already acted on"
     if int(latest.get("n_drifted", 0)) > 0:
-        return True, (
-            f"{latest['n_drifted']} of {latest['n_features']} features drifted "
-            f"(checked {at.isoformat()})"
-        )
+        return True, f"{latest['n_drifted']} of {latest['n_features']} features drifted"
     return False, f"no drifted feature in the check of {at.isoformat()}"
 
 
