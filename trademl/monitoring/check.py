@@ -50,6 +50,23 @@ _STREAM_SAMPLE = 5000
 _OUTCOME_COLUMNS = ("label", "forward_return", "realized_return")
 
 
+_DETECTORS: dict[str, PredictionAnomalyDetector] = {}
+
+
+def _fitted_detector(stream: list[float]) -> PredictionAnomalyDetector:
+    """The anomaly detector of a reference stream, fitted once per process (it is seeded,
+    so a refit gives the same forest; a scheduler checking every minute skips ~3 s each)."""
+    import hashlib
+
+    values = np.asarray(stream, dtype="float64")
+    key = hashlib.sha256(values.tobytes()).hexdigest()
+    if key not in _DETECTORS:
+        if len(_DETECTORS) > 64:
+            _DETECTORS.clear()
+        _DETECTORS[key] = PredictionAnomalyDetector().fit(pd.Series(values))
+    return _DETECTORS[key]
+
+
 def register_reference(
     store: MonitorStore,
     *,
@@ -347,7 +364,7 @@ def run_check(
     reference = store.load_profile(model=model, version=version, kind="predictions")
     if reference and len(reference.get("stream", [])) >= 240 and len(current) >= 24:
         score = current["proba"] if current["proba"].notna().all() else current["prediction"]
-        detector = PredictionAnomalyDetector().fit(pd.Series(reference["stream"]))
+        detector = _fitted_detector(reference["stream"])
         anomaly = detector.assess(score)
         facts["anomaly.share"] = anomaly["share"]
         facts["anomaly.share_pvalue"] = anomaly["share_pvalue"]
