@@ -68,6 +68,15 @@ class Journal:
                 )
             )  # fmt: skip
 
+    def record_decisions(self, rows: list[dict], *, now: datetime | None = None) -> None:
+        """Several decisions (``model, trigger, fired, reason, job_id``) in one transaction."""
+        if not rows:
+            return
+        stamp = to_ns(now or utcnow())
+        values = [{"ts": stamp, "job_id": None, **row, "fired": bool(row["fired"])} for row in rows]
+        with self.engine.begin() as connection:
+            connection.execute(schema.retrain_decisions.insert(), values)
+
     def decisions(self, model: str | None = None, *, limit: int = 200) -> pd.DataFrame:
         d = schema.retrain_decisions
         query = sa.select(d.c.ts, d.c.model, d.c.trigger, d.c.fired, d.c.reason, d.c.job_id)

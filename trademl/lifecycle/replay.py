@@ -33,6 +33,9 @@ __all__ = ["LifecycleReplay", "replay_lifecycle"]
 logger = logging.getLogger(__name__)
 
 FIRST = "first"  # the event kind of the initial training
+# a new champion is watched against its predecessor (in shadow) for this many times the
+# rollback rule's minimum sample; after that it is confirmed and the predecessor retires
+PROBATION = 4
 
 
 @dataclass
@@ -220,6 +223,14 @@ def replay_lifecycle(spec, *, base_dir: str | Path | None = None, progress=None)
                     store, name, spec.backtest, margin=settings.rollback_margin,
                     min_samples=settings.rollback_min_bars, since=promoted_at,
                 )  # fmt: skip
+                if (
+                    not decision.rolled_back
+                    and decision.n_bars >= PROBATION * settings.rollback_min_bars
+                ):
+                    # the probation is over: the champion is confirmed, its predecessor retires
+                    events.append({"at": after, "kind": "confirmed", "version": champion,
+                                   "detail": decision.reason})  # fmt: skip
+                    predecessor = None
                 if decision.rolled_back:
                     journal.record_decision(model=name, trigger="rollback", fired=True,
                                             reason=decision.reason, now=after)  # fmt: skip

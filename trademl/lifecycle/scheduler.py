@@ -62,11 +62,11 @@ def tick(spec, store, *, now: datetime | None = None, base_dir: str | Path | Non
                 model=model, trigger=fired[0].trigger, reason=fired[0].reason,
                 champion_version=champion, now=now,
             )  # fmt: skip
-        for decision in result.decisions:
-            journal.record_decision(
-                model=model, trigger=decision.trigger, fired=decision.fired,
-                reason=decision.reason, job_id=job_id if decision.fired else None, now=now,
-            )  # fmt: skip
+        journal.record_decisions(
+            [{"model": model, "trigger": d.trigger, "fired": d.fired, "reason": d.reason,
+              "job_id": job_id if d.fired else None} for d in result.decisions],
+            now=now,
+        )  # fmt: skip
         if job_id is not None:
             result.job = run_job(spec, journal, job_id, base_dir=base_dir)
     finally:
