@@ -49,15 +49,20 @@ def _journal(spec) -> Journal:
     return Journal(open_store(spec["monitoring"]["db_url"]))
 
 
-def test_retrain_now_registers_a_challenger_and_keeps_an_equal_champion(champion, cli, monkeypatch):
+def test_retrain_now_registers_a_challenger_and_keeps_an_equal_champion(
+    champion, cli, monkeypatch, caplog
+):
     folder, path, spec = champion
     monkeypatch.chdir(folder)
+    caplog.set_level("INFO", logger="trademl.alerts")
     code, out, err = cli("retrain", "now", "--spec", path, "--reason", "test")
     assert code == 0, err
     # the same spec on the same data trains the same model: no difference, champion kept
     assert "rejected - champion kept" in out and "no difference" in out
     _configure(spec)
     assert registry.champion_version("retrain-me") == 1
+    # the outcome went to the spec's alert channels (the default log channel)
+    assert any("job 1: champion kept" in r.getMessage() for r in caplog.records)
     job = _journal(spec).jobs("retrain-me").iloc[0]
     assert job["state"] == "rejected" and job["challenger_version"] == "2"
     version = _store.client().get_model_version("retrain-me", "2")
