@@ -9,7 +9,9 @@ import pytest
 from trademl import tracking
 from trademl.config import load_spec
 from trademl.config.tracking import TrackingSpec
+from trademl.lifecycle.journal import Journal
 from trademl.lifecycle.online import check_rollback, online_test, paired_live
+from trademl.lifecycle.scheduler import tick
 from trademl.monitoring import open_store
 from trademl.tracking import registry
 
@@ -64,10 +66,13 @@ def test_rollback_restores_the_predecessor_when_the_champion_trails(
     _log(store, name, "1", close, np.ones(len(close)))
     early = check_rollback(store, name, BACKTEST, min_samples=5000, since=close.index[0])
     assert not early.rolled_back and "of 5000 shared live bars" in early.reason
-    decision = check_rollback(
-        store, name, BACKTEST, margin=0.05, min_samples=500, since=close.index[0]
-    )
+    # the scheduler's tick applies the spec's rollback rule, records it and notifies
+    spec_obj = load_spec({**spec, "retraining": {"rollback": {"margin": 0.05, "min_bars": 500}}})
+    result = tick(spec_obj, store, rollback_since=close.index[0])
+    decision = result.rollback
     assert decision.rolled_back and decision.restored == 1 and decision.shortfall > 0.05
+    [recorded] = Journal(store).decisions(name).query("trigger == 'rollback'").itertuples()
+    assert recorded.fired and "trails its predecessor v1" in recorded.reason
     assert registry.champion_version(name) == 1
     assert registry.champion_history(name)[-1]["event"] == "rollback"
     store.close()

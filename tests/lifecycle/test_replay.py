@@ -34,12 +34,12 @@ def test_a_short_replay_retrains_on_schedule_and_reports_honestly(tmp_path, monk
             "retraining": {
                 "schedule": "0 0 1 * *",
                 "triggers": {"schedule": {"cooldown": "7d"}},
+                "rollback": {"margin": 0.05, "min_bars": 200},
                 "replay": {
                     "start": "2026-02-01",
                     "end": "2026-04-01",
                     "step": "7d",
                     "train_window": "300d",
-                    "rollback_min_bars": 200,
                 },  # fmt: skip
             },
         }

@@ -9,6 +9,7 @@
         new_bars: {bars: 500, cooldown: 1d}
         manual: {cooldown: 0s}
       alpha: 0.05                      # the champion/challenger test's level
+      rollback: {margin: 0.05, min_bars: 500}   # automatic rollback (optional)
 
 Every rule is checked here, before anything runs: a cron expression that does not parse
 or a metric the monitor does not record is refused with the field named.
@@ -23,7 +24,7 @@ from pydantic import Field, field_validator, model_validator
 from trademl.config._base import SpecModel
 from trademl.config.monitoring import check_duration
 
-__all__ = ["ReplaySpec", "RetrainingSpec", "TriggerRules"]
+__all__ = ["ReplaySpec", "RetrainingSpec", "RollbackRule", "TriggerRules"]
 
 
 class _Trigger(SpecModel):
@@ -87,6 +88,14 @@ class TriggerRules(SpecModel):
     manual: ManualTrigger = Field(default_factory=ManualTrigger)
 
 
+class RollbackRule(SpecModel):
+    """Roll back a live champion that trails its predecessor (predicting in shadow) by more
+    than ``margin`` cumulative net return over at least ``min_bars`` shared bars."""
+
+    margin: float = Field(default=0.05, ge=0)
+    min_bars: int = Field(default=500, ge=1)
+
+
 class ReplaySpec(SpecModel):
     """``trademl retrain replay``: a stretch of history replayed on an accelerated clock."""
 
@@ -95,8 +104,6 @@ class ReplaySpec(SpecModel):
     step: str = "7d"  # bars revealed per clock step (and how often the scheduler ticks)
     train_window: str = "730d"  # each (re)training sees this much history before the clock
     check_window: str = "30d"  # the monitor's window of predictions
-    rollback_margin: float = Field(default=0.05, ge=0)  # cumulative net return shortfall
-    rollback_min_bars: int = Field(default=500, ge=1)
 
     @field_validator("step", "train_window", "check_window")
     @classmethod
@@ -128,6 +135,7 @@ class RetrainingSpec(SpecModel):
     stale_after: str = "30m"
     # how often the daemon evaluates the triggers
     tick: str = "60s"
+    rollback: RollbackRule | None = None
     replay: ReplaySpec | None = None
 
     @field_validator("schedule")

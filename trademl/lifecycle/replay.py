@@ -152,9 +152,8 @@ def _equity(store, name, spec, champions: pd.Series, first_package, candles, sym
 def replay_lifecycle(spec, *, base_dir: str | Path | None = None, progress=None) -> LifecycleReplay:
     """Replay ``spec.retraining.replay`` (see the module doc); the stores are the spec's."""
     from trademl import tracking
+    from trademl.config.retraining import RollbackRule
     from trademl.lifecycle.jobs import model_name
-    from trademl.lifecycle.journal import Journal
-    from trademl.lifecycle.online import check_rollback
     from trademl.lifecycle.scheduler import tick
     from trademl.monitoring import open_store, resolve_db_url, run_check
     from trademl.monitoring._time import parse_duration
@@ -177,6 +176,10 @@ def replay_lifecycle(spec, *, base_dir: str | Path | None = None, progress=None)
             f"retraining.replay: {start.date()}..{end.date()} is not inside the data "
             f"({candles.index[0].date()}..{candles.index[-1].date()})"
         )
+    rule = spec.retraining.rollback or RollbackRule()
+    spec = spec.model_copy(
+        update={"retraining": spec.retraining.model_copy(update={"rollback": rule})}
+    )
     step = pd.Timedelta(parse_duration(settings.step, name="retraining.replay.step"))
     train_window = pd.Timedelta(
         parse_duration(settings.train_window, name="retraining.replay.train_window")
@@ -184,7 +187,6 @@ def replay_lifecycle(spec, *, base_dir: str | Path | None = None, progress=None)
     name = model_name(spec)
     tracking.configure(spec.tracking)
     store = open_store(resolve_db_url(spec=spec.monitoring))
-    journal = Journal(store)
     events: list[dict] = []
     try:
         first = run(_with_window(spec, start - train_window, start), base_dir=base)
@@ -218,28 +220,22 @@ def replay_lifecycle(spec, *, base_dir: str | Path | None = None, progress=None)
                 store.log_outcomes(known.drop(columns="end"), model=name)
             run_check(store, name, since=settings.check_window, version=str(champion),
                       spec=spec.monitoring, engine=False, now=after.to_pydatetime())  # fmt: skip
-            if predecessor is not None:
-                decision = check_rollback(
-                    store, name, spec.backtest, margin=settings.rollback_margin,
-                    min_samples=settings.rollback_min_bars, since=promoted_at,
-                )  # fmt: skip
-                if (
-                    not decision.rolled_back
-                    and decision.n_bars >= PROBATION * settings.rollback_min_bars
-                ):
-                    # the probation is over: the champion is confirmed, its predecessor retires
-                    events.append({"at": after, "kind": "confirmed", "version": champion,
-                                   "detail": decision.reason})  # fmt: skip
-                    predecessor = None
-                if decision.rolled_back:
-                    journal.record_decision(model=name, trigger="rollback", fired=True,
-                                            reason=decision.reason, now=after)  # fmt: skip
-                    events.append({"at": after, "kind": "rollback", "version": decision.restored,
-                                   "detail": decision.reason})  # fmt: skip
-                    champions[after] = decision.restored
-                    predecessor, promoted_at = None, after
             job_spec = _with_window(spec, after - train_window, after)
-            result = tick(job_spec, store, now=after.to_pydatetime(), base_dir=base)
+            if predecessor is None:  # no predecessor in shadow: nothing to roll back to
+                job_spec.retraining = job_spec.retraining.model_copy(update={"rollback": None})
+            result = tick(job_spec, store, now=after.to_pydatetime(), base_dir=base,
+                          rollback_since=promoted_at)  # fmt: skip
+            decision = result.rollback
+            if decision is not None and decision.rolled_back:
+                events.append({"at": after, "kind": "rollback", "version": decision.restored,
+                               "detail": decision.reason})  # fmt: skip
+                champions[after] = decision.restored
+                predecessor, promoted_at = None, after
+            elif decision is not None and decision.n_bars >= PROBATION * rule.min_bars:
+                # the probation is over: the champion is confirmed, its predecessor retires
+                events.append({"at": after, "kind": "confirmed", "version": champion,
+                               "detail": decision.reason})  # fmt: skip
+                predecessor = None
             for fired in (d for d in result.decisions if d.fired):
                 events.append({"at": after, "kind": f"trigger:{fired.trigger}", "version": None,
                                "detail": fired.reason})  # fmt: skip

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from trademl.lifecycle.jobs import JobResult, model_name, run_job
 from trademl.lifecycle.journal import Journal, owner_id
+from trademl.lifecycle.online import RollbackDecision, check_rollback
 from trademl.lifecycle.triggers import Decision, evaluate_triggers
 from trademl.monitoring._time import parse_duration, utcnow
 
@@ -33,6 +34,7 @@ class TickResult:
     job: JobResult | None = None
     skipped: str = ""  # why the tick did nothing (another scheduler holds the lease)
     failed_stale: list[int] = field(default_factory=list)
+    rollback: RollbackDecision | None = None
 
 
 def _lease(spec):
@@ -40,8 +42,12 @@ def _lease(spec):
 
 
 def tick(spec, store, *, now: datetime | None = None, base_dir: str | Path | None = None,
-         owner: str | None = None) -> TickResult:  # fmt: skip
-    """Evaluate the triggers once and run a job if one fired."""
+         owner: str | None = None, rollback_since=None) -> TickResult:  # fmt: skip
+    """The rollback rule (if the spec has one), then the triggers, and a job if one fired.
+
+    ``rollback_since``: count the rollback rule's bars from here (default: the champion's
+    promotion time in the registry; a replay on its own clock passes its own).
+    """
     now = now or utcnow()
     owner = owner or owner_id()
     journal = Journal(store)
@@ -53,6 +59,8 @@ def tick(spec, store, *, now: datetime | None = None, base_dir: str | Path | Non
         result.skipped = f"another scheduler holds the lease {name!r}"
         return result
     try:
+        if spec.retraining.rollback is not None:
+            result.rollback = _rollback(spec, store, journal, model, now, rollback_since)
         result.decisions = evaluate_triggers(spec.retraining, model, store, journal, now=now)
         fired = [d for d in result.decisions if d.fired]
         job_id = None
@@ -108,6 +116,24 @@ def retrain_now(spec, store, *, reason: str = "manual", base_dir=None,
         return run_job(spec, journal, job_id, base_dir=base_dir)
     finally:
         journal.release_lease(name, owner=owner)
+
+
+def _rollback(spec, store, journal, model, now, since) -> RollbackDecision:
+    from trademl import tracking
+    from trademl.lifecycle.jobs import _registered, notify
+
+    tracking.configure(spec.tracking)
+    if not _registered(model):
+        return RollbackDecision(False, f"{model} is not registered")
+    rule = spec.retraining.rollback
+    decision = check_rollback(store, model, spec.backtest, margin=rule.margin,
+                              min_samples=rule.min_bars, since=since)  # fmt: skip
+    journal.record_decision(model=model, trigger="rollback", fired=decision.rolled_back,
+                            reason=decision.reason, now=now)  # fmt: skip
+    if decision.rolled_back:
+        notify(spec, model, f"rolled back to v{decision.restored}: {decision.reason}",
+               severity="warning")  # fmt: skip
+    return decision
 
 
 def _champion(spec, model: str) -> str | None:
