@@ -114,7 +114,7 @@ def block_bootstrap_ci(
     differences, *, level: float = 0.95, n_resamples: int = 2000, seed: int = 0
 ) -> BootstrapInterval:
     """Stationary-bootstrap percentile interval of the mean paired difference."""
-    from trademl.analytics._block_length import stationary_block_length
+    from trademl.analytics.montecarlo import optimal_block_length
 
     if not 0 < level < 1:
         raise DataError(f"bootstrap level must be in (0, 1), got {level}")
@@ -124,7 +124,7 @@ def block_bootstrap_ci(
     n = len(d)
     if not d.std() > 0:  # identical models (or a constant gap): nothing to resample
         return BootstrapInterval(float(d.mean()), float(d.mean()), level, 1.0, n_resamples, 1.0)
-    block = max(1.0, float(stationary_block_length(d)))
+    block = optimal_block_length(d)
     rng = np.random.default_rng(seed)
     # stationary bootstrap: each position continues its block with probability 1 - 1/b,
     # otherwise jumps to a uniformly drawn start; indices wrap around (circular)
