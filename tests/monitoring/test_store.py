@@ -178,7 +178,7 @@ def test_upgrade_from_0002_adds_the_engine_inputs_and_keeps_rows(tmp_path):
         connection.exec_driver_sql("ALTER TABLE predictions ADD COLUMN close FLOAT")
     engine.dispose()
     store = open_store(url)
-    assert current_revision(store.engine) == "0003" == schema.HEAD_REVISION
+    assert current_revision(store.engine) == schema.HEAD_REVISION
     joined = store.predictions("m", with_outcomes=True)
     assert len(joined) == 20 and joined["close"].isna().all()
     assert joined["forward_return"].isna().all() and (joined["realized_return"] == 0.5).all()
@@ -192,7 +192,10 @@ def test_upgrade_from_0002_adds_the_engine_inputs_and_keeps_rows(tmp_path):
 def _writer(url: str, worker: int, batches: int, batch: int) -> None:
     store = open_store(url)
     for b in range(batches):
-        frame = _predictions(batch, start="2024-01-01", seed=worker * 1000 + b, symbol=f"S{worker}")
+        # a stream: each batch is the next `batch` bars (a batch of bars already stored
+        # would be a retry, which the idempotency keys store once)
+        start = pd.Timestamp("2024-01-01") + pd.Timedelta(hours=b * batch)
+        frame = _predictions(batch, start=str(start), seed=worker * 1000 + b, symbol=f"S{worker}")
         store.log_predictions(frame, model="multi", version=str(worker))
     store.close()
 

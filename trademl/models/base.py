@@ -186,7 +186,6 @@ class TabularModel(BaseEstimator, ABC):
         import joblib
 
         from trademl import __version__
-
         from trademl._io import atomic_path
 
         path = Path(path)

@@ -19,6 +19,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from trademl.config.tracking import TrackingSpec
+from trademl.tracking._sqlite import ensure_sqlite_store
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +57,23 @@ def configure(spec: TrackingSpec | None = None) -> str:
     mlflow.set_registry_uri(uri)
     _state["uri"] = uri
     _state["artifact_root"] = str(artifact_root)
-    if uri.startswith("sqlite:///"):
+    path = _sqlite_file(uri)
+    if path is not None:
+        # built whole under a temporary name, or repaired, before MLflow touches it
+        done = ensure_sqlite_store(path, str(artifact_root))
+        if done != "ready":
+            log.info("tracking store %s %s", path, done)
         _use_write_ahead_log(uri)
     log.debug("tracking store %s, artifacts %s", uri, artifact_root)
     return uri
+
+
+def _sqlite_file(uri: str) -> str | None:
+    """The file of a ``sqlite:///`` URI; None for other stores, memory or ``file:`` URIs."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    path = uri.removeprefix("sqlite:///").split("?", 1)[0]
+    return None if path in ("", ":memory:") or path.startswith("file:") else path
 
 
 @functools.cache
