@@ -162,14 +162,26 @@ def cleanup_command(
     apply: bool = typer.Option(
         False, "--apply", help="Really delete (default: dry run, print what would go)."
     ),
+    stale: bool = typer.Option(
+        False, "--stale", help="Only end as FAILED the RUNNING runs of dead processes."
+    ),
     tracking_uri: str | None = URI_OPTION,
 ) -> None:
-    """Retention: delete old runs (never one backing a registered model). Dry run by default."""
-    from trademl.tracking import cleanup_runs
+    """Retention: delete old runs (never one backing a registered model). Dry run by default.
 
-    if older_than_days is None and keep_last is None:
-        raise fail("give --older-than-days and/or --keep-last")
+    First, always: RUNNING runs whose process is gone (killed) are ended as FAILED.
+    """
+    from trademl.tracking import cleanup_runs
+    from trademl.tracking.experiments import _experiment
+    from trademl.tracking.stale import mark_stale_runs
+
+    if older_than_days is None and keep_last is None and not stale:
+        raise fail("give --older-than-days and/or --keep-last (or --stale)")
     configure_store(tracking_uri)
+    marked = mark_stale_runs([_experiment(experiment).experiment_id])
+    console.print(f"{len(marked)} RUNNING run(s) of dead processes marked FAILED")
+    if stale and older_than_days is None and keep_last is None:
+        return
     frame = cleanup_runs(
         experiment, older_than_days=older_than_days, keep_last=keep_last, dry_run=not apply
     )
