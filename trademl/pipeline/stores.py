@@ -2,16 +2,16 @@
 
 A run whose monitoring store could not be opened used to register version 1 and then
 fail, skipping the gates and the reference; an unreachable tracking server was found
-after minutes of tuning. ``check_stores`` opens each store the run will write (creating
-a new one kill-safely), proves a write would succeed, and raises ``StoreError`` naming
-the spec setting otherwise. Nothing is written to a store that already exists.
+after minutes of tuning. ``check_stores`` proves each store the run will write could be
+written (an existing SQLite file takes a write lock, a server answers, a new file's
+folder can be created) and raises ``StoreError`` naming the spec setting otherwise.
+It creates and changes nothing: the stores are made (kill-safely) when first used.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,20 +36,31 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _check_folder(path: Path, setting: str) -> None:
-    """``path`` (a folder) exists or can be made, and a file can be created in it."""
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / f".trademl-write-check-{secrets.token_hex(4)}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise StoreError(f"{setting} {path}: not writable ({_one_line(exc)})") from None
+    """Files could be created in ``path``: its nearest existing ancestor is a writable folder.
+
+    Nothing is created: a run refused later (bad data, a leaking feature) leaves no
+    empty store or folder behind.
+    """
+    ancestor = path
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise StoreError(f"{setting} {path}: {ancestor} is a file, not a folder")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise StoreError(f"{setting} {path}: cannot create files in {ancestor} (permission)")
 
 
 def _check_sqlite_file(path: Path, setting: str) -> None:
-    """A SQLite file can take a write lock (BEGIN IMMEDIATE, then rolled back)."""
-    _check_folder(path.parent, setting)
-    if path.exists() and not os.access(path, os.W_OK):
+    """A new SQLite file could be created, or an existing one takes a write lock.
+
+    The lock is ``BEGIN IMMEDIATE`` then ``ROLLBACK``: nothing in the file changes.
+    """
+    if not path.exists():
+        _check_folder(path.parent, setting)
+        return
+    if path.is_dir():
+        raise StoreError(f"{setting} {path}: is a folder, not a SQLite file")
+    if not os.access(path, os.W_OK):
         raise StoreError(f"{setting} {path}: the file is read-only")
     try:
         with contextlib.closing(sqlite3.connect(path, timeout=_TIMEOUT)) as db:
@@ -59,23 +70,36 @@ def _check_sqlite_file(path: Path, setting: str) -> None:
         raise StoreError(f"{setting} {path}: cannot write ({_one_line(exc)})") from None
 
 
+def _check_database(url: str, setting: str) -> None:
+    """A server database (PostgreSQL, MySQL ...) answers ``SELECT 1``."""
+    import sqlalchemy as sa
+
+    try:
+        engine = sa.create_engine(url)
+    except Exception as exc:  # noqa: BLE001 - unknown dialect, missing driver, bad URL
+        raise StoreError(f"{setting} {url}: not a database URL ({_one_line(exc)})") from None
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - drivers raise many unrelated types
+        raise StoreError(f"{setting} {url}: unreachable ({_one_line(exc)})") from None
+    finally:
+        engine.dispose()
+
+
+_DATABASE_SCHEMES = ("postgresql", "mysql", "mssql")
+
+
 def _check_tracking(spec: ExperimentSpec) -> str:
-    from trademl.tracking import configure
-    from trademl.tracking._store import _sqlite_file, _state
+    from trademl.tracking._store import DEFAULT_ARTIFACT_DIR, _sqlite_file, resolve_uri
 
     setting = "tracking.uri"
-    try:
-        uri = configure(spec.tracking)
-    except TradeMLError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - MLflow/SQLAlchemy raise many unrelated types
-        raise StoreError(f"{setting}: cannot open the MLflow store ({_one_line(exc)})") from None
+    uri = resolve_uri(spec.tracking)
+    scheme = uri.split(":", 1)[0].split("+", 1)[0].lower() if "://" in uri else ""
     file = _sqlite_file(uri)
     if file is not None:
         _check_sqlite_file(Path(file), setting)
-        _check_folder(Path(str(_state["artifact_root"])), "tracking.artifact_root")
-        return uri
-    if uri.startswith(("http://", "https://")):
+    elif scheme in ("http", "https"):
         import httpx
 
         try:
@@ -85,19 +109,24 @@ def _check_tracking(spec: ExperimentSpec) -> str:
         if response.status_code != 200:
             raise StoreError(f"{setting} {uri}: /health answered {response.status_code}")
         return uri
-    from trademl.tracking._store import client
-
-    try:  # any other store MLflow knows (postgresql://, file:...): one read proves it
-        client().search_experiments(max_results=1)
-    except Exception as exc:  # noqa: BLE001
-        raise StoreError(f"{setting} {uri}: unreachable ({_one_line(exc)})") from None
+    elif scheme in _DATABASE_SCHEMES:
+        _check_database(uri, setting)
+    elif scheme == "file" or not scheme:
+        _check_folder(Path(uri.removeprefix("file://")).expanduser(), setting)
+    else:
+        raise StoreError(
+            f"{setting} {uri}: unknown store scheme {scheme!r}; use sqlite:///FILE, "
+            "http(s)://HOST:PORT (a tracking server) or postgresql://..."
+        )
+    artifacts = Path(spec.tracking.artifact_root or DEFAULT_ARTIFACT_DIR).expanduser().resolve()
+    _check_folder(artifacts, "tracking.artifact_root")
     return uri
 
 
 def _check_monitoring(spec: ExperimentSpec) -> str:
     import sqlalchemy as sa
 
-    from trademl.monitoring import open_store, resolve_db_url
+    from trademl.monitoring import resolve_db_url
 
     setting = "monitoring.db_url"
     url = resolve_db_url(spec=spec.monitoring)
@@ -105,21 +134,11 @@ def _check_monitoring(spec: ExperimentSpec) -> str:
         parsed = sa.make_url(url)
     except sa.exc.ArgumentError:
         raise StoreError(f"{setting}: cannot parse {url!r}") from None
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        _check_sqlite_file(Path(parsed.database), setting)
-    try:
-        store = open_store(url)  # creates or upgrades it, in one transaction
-    except TradeMLError as exc:
-        raise StoreError(f"{setting} {url}: {exc}") from None
-    except Exception as exc:  # noqa: BLE001 - drivers raise many unrelated types
-        raise StoreError(f"{setting} {url}: cannot open ({_one_line(exc)})") from None
-    try:
-        with store.engine.connect() as connection:
-            connection.execute(sa.text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001
-        raise StoreError(f"{setting} {url}: unreachable ({_one_line(exc)})") from None
-    finally:
-        store.close()
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database not in (None, "", ":memory:"):
+            _check_sqlite_file(Path(parsed.database), setting)
+        return url
+    _check_database(url, setting)
     return url
 
 

@@ -42,6 +42,13 @@ def _absolute_sqlite(uri: str) -> str:
     return prefix + str(Path(path).resolve())
 
 
+def resolve_uri(spec: TrackingSpec | None = None) -> str:
+    """The store URI ``configure`` would use, without touching it (see ``configure``)."""
+    spec = spec if spec is not None else TrackingSpec()
+    uri = spec.uri or os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{DEFAULT_DB}"
+    return _absolute_sqlite(uri.strip())
+
+
 def configure(spec: TrackingSpec | None = None) -> str:
     """Point MLflow (tracking and registry) at the configured store and return its URI.
 
@@ -50,8 +57,7 @@ def configure(spec: TrackingSpec | None = None) -> str:
     ``spec.artifact_root`` or ``./mlartifacts``; a tracking server decides that itself.
     """
     spec = spec if spec is not None else TrackingSpec()
-    uri = spec.uri or os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{DEFAULT_DB}"
-    uri = _absolute_sqlite(uri.strip())
+    uri = resolve_uri(spec)
     artifact_root = Path(spec.artifact_root or DEFAULT_ARTIFACT_DIR).expanduser().resolve()
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
