@@ -101,11 +101,13 @@ def demo_seconds() -> tuple[float, float]:
         env = os.environ | {"MLFLOW_TRACKING_URI": f"sqlite:///{scratch}/mlruns.db"}
         before = os.times()
         wall = time.perf_counter()
-        subprocess.run(
+        done = subprocess.run(
             [sys.executable, "-c", "from trademl.cli import main; main()", "run",
              str(DEMO_SPEC), "--no-progress"],
-            cwd=scratch, env=env, check=True, stdout=subprocess.DEVNULL,
+            cwd=scratch, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
+        if done.returncode != 0:
+            raise SystemExit(f"the demo run failed: {done.stderr[-2000:]}")
         wall = time.perf_counter() - wall
         after = os.times()
     return wall, (after.children_user - before.children_user) + (
@@ -159,7 +161,9 @@ def main(argv: list[str] | None = None) -> int:
         source = "measured"
     share = extra / demo_wall
     print(f"demo run ({source}): {demo_wall:.1f} s wall, {demo_cpu:.1f} s CPU; atomic writes add "
-          f"{share:.3%} of it (target <= {TARGET_SHARE:.0%})")  # fmt: skip
+          f"{share:.3%} of its wall time (target <= {TARGET_SHARE:.0%})")  # fmt: skip
+    if demo_cpu == demo_cpu and demo_cpu > 0:  # on a busy machine wall >> CPU: the CPU view too
+        print(f"  ... and {extra / demo_cpu:.3%} of its CPU time")
     return 0 if share <= TARGET_SHARE else 1
 
 
