@@ -122,7 +122,9 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
     """
     from alembic import command
 
-    migrator = _transactional_sqlite(engine.url) if engine.dialect.name == "sqlite" else engine
+    in_file = engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:")
+    # an in-memory database lives in its engine's one connection: migrate it there
+    migrator = _transactional_sqlite(engine.url) if in_file else engine
     try:
         with migrator.begin() as connection:
             if connection.dialect.name == "postgresql":
