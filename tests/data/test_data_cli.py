@@ -107,6 +107,7 @@ def test_resample_command(cli, shared_data, btc_1h, tmp_path):
         "30m",
         "-o",
         out_path,
+        "--force",
     )
     assert code == 2 and "whole multiple of 1h" in err
 

@@ -192,7 +192,10 @@ def test_upgrade_from_0002_adds_the_engine_inputs_and_keeps_rows(tmp_path):
 def _writer(url: str, worker: int, batches: int, batch: int) -> None:
     store = open_store(url)
     for b in range(batches):
-        frame = _predictions(batch, start="2024-01-01", seed=worker * 1000 + b, symbol=f"S{worker}")
+        # a stream: each batch is the next `batch` bars (a batch of bars already stored
+        # would be a retry, which the idempotency keys store once)
+        start = pd.Timestamp("2024-01-01") + pd.Timedelta(hours=b * batch)
+        frame = _predictions(batch, start=str(start), seed=worker * 1000 + b, symbol=f"S{worker}")
         store.log_predictions(frame, model="multi", version=str(worker))
     store.close()
 

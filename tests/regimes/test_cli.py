@@ -33,7 +33,9 @@ def test_fit_predict_report_plot(cli, candles_csv, tmp_path):
     ]
     assert len(frame) == 2_500 and "causal" in out
 
-    code, out, err = cli("regimes", "predict", model, candles_csv, "-o", predictions, "--smoothed")
+    code, out, err = cli(
+        "regimes", "predict", model, candles_csv, "-o", predictions, "--smoothed", "--force"
+    )
     assert code == 0 and "future" in err
 
     code, out, err = cli("regimes", "report", model, candles_csv)

@@ -17,3 +17,8 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     """
     err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code=code)
+
+
+FORCE_HELP = "Replace an existing output (it is kept until the new one is complete)."
+OHLCV_SUFFIXES = (".csv", ".csv.gz", ".txt", ".parquet", ".pq", ".json", ".json.gz")
+TABLE_SUFFIXES = (".parquet", ".csv", ".csv.gz")

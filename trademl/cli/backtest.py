@@ -13,7 +13,7 @@ from typing import Literal
 
 import typer
 
-from trademl.cli._console import console, fail
+from trademl.cli._console import FORCE_HELP, console, fail
 
 analytics_app = typer.Typer(
     help="Performance and risk metrics of a returns file.", no_args_is_help=True
@@ -77,6 +77,8 @@ def _predictions(run_id: str | None, predictions: Path | None):
 
 
 def _write_outputs(result, out: Path, summary: dict) -> None:
+    from trademl._io import atomic_path, atomic_write_text
+
     out.mkdir(parents=True, exist_ok=True)
     frame = result.returns.to_frame("returns")
     frame["gross_returns"] = result.gross_returns
@@ -85,14 +87,20 @@ def _write_outputs(result, out: Path, summary: dict) -> None:
     frame["funding"] = result.funding
     if result.benchmark_returns is not None:
         frame["benchmark"] = result.benchmark_returns
-    frame.to_csv(out / "returns.csv", index_label="timestamp")
     positions = result.positions
-    (positions.to_frame("position") if positions.ndim == 1 else positions).to_csv(
-        out / "positions.csv", index_label="timestamp"
-    )
-    result.trades.to_csv(out / "trades.csv", index=False)
+    tables = {
+        "returns.csv": (frame, {"index_label": "timestamp"}),
+        "positions.csv": (
+            positions.to_frame("position") if positions.ndim == 1 else positions,
+            {"index_label": "timestamp"},
+        ),
+        "trades.csv": (result.trades, {"index": False}),
+    }
+    for name, (table, options) in tables.items():
+        with atomic_path(out / name) as temporary:
+            table.to_csv(temporary, **options)
     clean = {k: _json_value(v) for k, v in summary.items()}
-    (out / "summary.json").write_text(json.dumps(clean, indent=2))
+    atomic_write_text(out / "summary.json", json.dumps(clean, indent=2))
 
 
 def backtest(
@@ -113,9 +121,14 @@ def backtest(
         None, "--out", "-o", help="Folder for returns/positions/trades CSV + summary.json."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """Backtest a tracked run's out-of-sample predictions (or a predictions file)."""
+    from trademl._io import check_output
     from trademl.backtest import backtest_predictions
+
+    if out is not None:
+        check_output(out, inputs=[predictions, spec], force=force, option="--out", folder=True)
 
     settings = _backtest_settings(
         spec,
@@ -165,8 +178,10 @@ def report(
     sizing: Sizing | None = typer.Option(None, "--sizing"),
     fee_bp: float | None = typer.Option(None, "--fee-bp"),
     slippage_bp: float | None = typer.Option(None, "--slippage-bp"),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """Write a tearsheet (HTML, PDF or Excel) from a run, predictions, returns or trades."""
+    from trademl._io import check_output
     from trademl.analytics.io import read_regimes, read_returns, read_trades
     from trademl.analytics.report import build_report, write_report
 
@@ -176,6 +191,11 @@ def report(
     chosen = fmt or output.suffix.lower().lstrip(".")
     if chosen not in ("html", "pdf", "xlsx"):
         raise fail(f"cannot tell the report format from {output.name!r}: pass --format")
+    # the name says what the file is: --format pdf -o report.html is refused, not obeyed
+    check_output(
+        output, inputs=[predictions, returns, trades, benchmark, regimes], force=force,
+        suffixes=(f".{chosen}",),
+    )  # fmt: skip
     if mc_paths < 0:
         raise fail(f"--mc-paths must be >= 0, got {mc_paths}")
     kwargs = dict(

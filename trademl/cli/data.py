@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from trademl.cli._console import console, fail
+from trademl.cli._console import FORCE_HELP, OHLCV_SUFFIXES, console, fail
 
 data_app = typer.Typer(
     help="Inspect, validate, repair, resample, download and synthesise OHLCV candles.",
@@ -27,6 +27,7 @@ TimeframeOpt = Annotated[
     str | None,
     typer.Option("--timeframe", "-t", help="Bar length (5m, 1h, 4h, 1d); inferred if omitted."),
 ]
+ForceOpt = Annotated[bool, typer.Option("--force", help=FORCE_HELP)]
 MaxJumpOpt = Annotated[
     float,
     typer.Option(
@@ -133,13 +134,17 @@ def validate(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the problems as JSON.")] = False,
+    force: ForceOpt = False,
 ) -> None:
     """Check FILE; exit 0 when clean, 2 with every problem listed otherwise."""
+    from trademl._io import check_output
     from trademl.data.io import detect_format, load_ohlcv, save_ohlcv
     from trademl.data.validation import find_problems, repair_ohlcv
 
     if repair is not None:
-        detect_format(repair)  # a bad output name fails before any work
+        # a bad output name fails before any work; the input itself is never the output
+        check_output(repair, inputs=[file], force=force, suffixes=OHLCV_SUFFIXES, option="--repair")
+        detect_format(repair)
     frame = load_ohlcv(file)
     problems = find_problems(frame, timeframe, max_jump=max_jump)
     if repair is None:
@@ -181,11 +186,14 @@ def resample(
             help="drop_trailing (default), drop (all incomplete), flag (add 'complete'), keep."
         ),
     ] = "drop_trailing",
+    force: ForceOpt = False,
 ) -> None:
     """Aggregate FILE to a higher timeframe, bars labelled by open time."""
+    from trademl._io import check_output
     from trademl.data.io import detect_format, load_ohlcv, save_ohlcv
     from trademl.data.resample import resample_ohlcv
 
+    check_output(output, inputs=[file], force=force, suffixes=OHLCV_SUFFIXES)
     detect_format(output)
     frame = load_ohlcv(file)
     out = resample_ohlcv(frame, to, incomplete=incomplete)  # type: ignore[arg-type]
@@ -253,11 +261,14 @@ def synth(
     bars: Annotated[int, typer.Option("--bars", "-n", min=2, help="Number of bars.")],
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same candles).")],
     regimes: Annotated[int, typer.Option(min=2, help="Number of regimes.")] = 3,
+    force: ForceOpt = False,
 ) -> None:
     """Synthetic regime-switching OHLCV with the true regime per bar in column 'regime'."""
+    from trademl._io import check_output
     from trademl.data.io import detect_format, save_ohlcv
     from trademl.data.synthetic import default_process, synthetic_ohlcv
 
+    check_output(output, force=force, suffixes=OHLCV_SUFFIXES)
     detect_format(output)
     frame = synthetic_ohlcv(bars, seed=seed, n_regimes=regimes)
     save_ohlcv(frame, output)

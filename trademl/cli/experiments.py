@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-from trademl.cli._console import console, fail
+from trademl.cli._console import FORCE_HELP, console, fail
 
 experiments_app = typer.Typer(
     help="Find, compare and clean up tracked runs (MLflow).", no_args_is_help=True
@@ -87,11 +87,15 @@ def compare_command(
     children: bool = typer.Option(False, "--children", help="Include child runs (folds, trials)."),
     max_results: int = typer.Option(50, "--max", help="At most this many runs."),
     csv: Path | None = typer.Option(None, "--csv", help="Also write the table to this CSV."),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
     tracking_uri: str | None = URI_OPTION,
 ) -> None:
     """Runs of an experiment side by side: params and metrics."""
+    from trademl._io import atomic_path, check_output
     from trademl.tracking import compare_runs
 
+    if csv is not None:
+        check_output(csv, force=force, suffixes=(".csv",), option="--csv")
     configure_store(tracking_uri)
     frame = compare_runs(
         experiment,
@@ -115,7 +119,8 @@ def compare_command(
         frame = frame.drop(columns=same)
     frame.columns = [c.removeprefix("params.").removeprefix("metrics.") for c in frame.columns]
     if csv is not None:
-        frame.to_csv(csv)
+        with atomic_path(csv) as temporary:
+            frame.to_csv(temporary)
     print_table(frame, title=f"{len(frame)} runs of {experiment}")
 
 
@@ -157,14 +162,26 @@ def cleanup_command(
     apply: bool = typer.Option(
         False, "--apply", help="Really delete (default: dry run, print what would go)."
     ),
+    stale: bool = typer.Option(
+        False, "--stale", help="Only end as FAILED the RUNNING runs of dead processes."
+    ),
     tracking_uri: str | None = URI_OPTION,
 ) -> None:
-    """Retention: delete old runs (never one backing a registered model). Dry run by default."""
-    from trademl.tracking import cleanup_runs
+    """Retention: delete old runs (never one backing a registered model). Dry run by default.
 
-    if older_than_days is None and keep_last is None:
-        raise fail("give --older-than-days and/or --keep-last")
+    First, always: RUNNING runs whose process is gone (killed) are ended as FAILED.
+    """
+    from trademl.tracking import cleanup_runs
+    from trademl.tracking.experiments import _experiment
+    from trademl.tracking.stale import mark_stale_runs
+
+    if older_than_days is None and keep_last is None and not stale:
+        raise fail("give --older-than-days and/or --keep-last (or --stale)")
     configure_store(tracking_uri)
+    marked = mark_stale_runs([_experiment(experiment).experiment_id])
+    console.print(f"{len(marked)} RUNNING run(s) of dead processes marked FAILED")
+    if stale and older_than_days is None and keep_last is None:
+        return
     frame = cleanup_runs(
         experiment, older_than_days=older_than_days, keep_last=keep_last, dry_run=not apply
     )

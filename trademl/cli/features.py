@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from trademl.cli._console import console, fail
+from trademl.cli._console import FORCE_HELP, TABLE_SUFFIXES, console, fail
 
 features_app = typer.Typer(
     help="Compute features from candles (and order book / trades); list the registry.",
@@ -35,7 +35,9 @@ def _read_ohlcv(path: Path):
 @features_app.command("generate")
 def generate(
     file: Path = typer.Argument(..., help="OHLCV file (CSV, CSV.gz or Parquet)."),
-    output: Path = typer.Option(..., "--output", "-o", help="Output Parquet file."),
+    output: Path = typer.Option(
+        ..., "--output", "-o", help="Output file: .parquet, or .csv / .csv.gz."
+    ),
     spec: Path | None = typer.Option(
         None, "--spec", "-s", help="YAML with a `features:` section (default: the full set)."
     ),
@@ -48,10 +50,12 @@ def generate(
     ),
     float32: bool = typer.Option(False, "--float32", help="Store float32 (half the memory)."),
     cache_dir: Path | None = typer.Option(None, "--cache", help="Feature cache directory."),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
-    """Compute features for FILE and write them to OUT.parquet."""
+    """Compute features for FILE and write them to OUTPUT (format by extension)."""
     import time
 
+    from trademl._io import atomic_path, check_output
     from trademl.features import (
         check_run_causality,
         generate_features,
@@ -61,6 +65,9 @@ def generate(
 
     if not file.is_file():
         raise fail(f"{file}: file not found")
+    check_output(
+        output, inputs=[file, spec, *(modules or [])], force=force, suffixes=TABLE_SUFFIXES
+    )
     feature_spec = load_feature_spec(spec)
     # the spec's modules sit beside the spec file; --module paths are taken as given
     if spec is not None:
@@ -76,8 +83,11 @@ def generate(
     elapsed = time.perf_counter() - started
     # before anything is written: a leaking user feature exits 2 naming the column and bar
     report = check_run_causality(ohlcv, feature_spec, full=frame)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_parquet(output)
+    with atomic_path(output) as temporary:
+        if output.name.lower().endswith(".parquet"):
+            frame.to_parquet(temporary)
+        else:
+            frame.to_csv(temporary)
     console.print(
         f"wrote {output}: {len(frame):,} rows x {frame.shape[1]} features "
         f"({frame.dtypes.iloc[0]}) in {elapsed:.2f} s"

@@ -19,21 +19,13 @@ __all__ = ["predict_command", "register"]
 
 def _write(frame, out: Path) -> None:
     """To a temporary name beside ``out``, then renamed: a reader never sees half a file."""
-    import os
-    import tempfile
+    from trademl._io import atomic_path
 
-    suffixes = "".join(out.suffixes).lower()
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    os.close(fd)
-    try:
-        if suffixes.endswith(".parquet"):
-            frame.to_parquet(tmp)
+    with atomic_path(out) as temporary:
+        if out.name.lower().endswith(".parquet"):
+            frame.to_parquet(temporary)
         else:
-            frame.to_csv(tmp, compression="gzip" if suffixes.endswith(".gz") else None)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+            frame.to_csv(temporary)
 
 
 def predict_command(
@@ -54,17 +46,15 @@ def predict_command(
     """Predict raw candles with a registered model package (verified before loading)."""
     import pandas as pd
 
+    from trademl._io import check_output
     from trademl.data.io import load_ohlcv
     from trademl.package import load_model
 
     if not candles.is_file():
         raise fail(f"{candles}: candles file not found")
-    if out.resolve() == candles.resolve():
-        raise fail(f"--out {out} is the input file; choose another output")
-    if out.exists() and not force:
-        raise fail(f"--out {out} exists; pass --force to overwrite it")
-    if not out.name.lower().endswith((".parquet", ".csv", ".csv.gz")):
-        raise fail(f"--out {out}: expected a .parquet, .csv or .csv.gz file name")
+    check_output(
+        out, inputs=[candles], force=force, suffixes=(".parquet", ".csv", ".csv.gz"), option="--out"
+    )
     package = load_model(model, tracking_uri=tracking_uri)
     frame = load_ohlcv(candles)
     predictions = package.predict_frame(frame, symbol=symbol)
@@ -74,7 +64,6 @@ def predict_command(
         predictions = predictions.loc[predictions.index >= start]
         if predictions.empty:
             raise fail(f"--since {since}: no predicted bar on or after it")
-    out.parent.mkdir(parents=True, exist_ok=True)
     _write(predictions, out)
     counts = predictions["signal"].value_counts().to_dict()
     console.print(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from trademl.cli._console import console, err_console, fail
+from trademl.cli._console import FORCE_HELP, TABLE_SUFFIXES, console, err_console, fail
 
 regimes_app = typer.Typer(
     help="Market regimes: fit a causal HMM, predict, plot and report.", no_args_is_help=True
@@ -71,10 +71,13 @@ def fit_command(
     window: int = typer.Option(24, help="Bars of the rolling volatility / volume z-score."),
     restarts: int = typer.Option(5, help="Random restarts (best log-likelihood wins)."),
     seed: int = typer.Option(0, help="Seed of the restarts."),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """Fit a Gaussian HMM on FILE and save it; prints regimes, durations and transitions."""
+    from trademl._io import check_output
     from trademl.regimes.hmm import HMMRegimeDetector
 
+    check_output(output, inputs=[file], force=force, suffixes=(".json",))
     candles = _load_candles(file)
     detector = HMMRegimeDetector(
         _parse_regimes(n_regimes),
@@ -128,15 +131,20 @@ def predict_command(
     smoothed: bool = typer.Option(
         False, "--smoothed", help="Forward-backward over the whole series (sees the future)."
     ),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """Write each bar's regime and probabilities (causal unless --smoothed)."""
+    from trademl._io import atomic_path, check_output
+
+    check_output(output, inputs=[model, file], force=force, suffixes=TABLE_SUFFIXES)
     candles, proba, labels, _ = _predictions(model, file, smoothed)
     out = proba.add_prefix("regime_p_")
     out.insert(0, "regime", labels)
-    if output.suffix == ".parquet":
-        out.to_parquet(output)
-    else:
-        out.to_csv(output)
+    with atomic_path(output) as temporary:
+        if output.name.lower().endswith(".parquet"):
+            out.to_parquet(temporary)
+        else:
+            out.to_csv(temporary)
     counts = labels.value_counts(normalize=True)
     shares = ", ".join(f"{name} {share:.1%}" for name, share in counts.items())
     kind = "smoothed" if smoothed else "causal (filtered)"
@@ -149,10 +157,13 @@ def plot_command(
     file: Path = typer.Argument(..., help="Candles to plot."),
     output: Path = typer.Option(..., "--output", "-o", help="PNG to write."),
     smoothed: bool = typer.Option(False, "--smoothed", help="Shade smoothed regimes instead."),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """Draw price with regimes shaded and regime probabilities below, to a PNG."""
+    from trademl._io import check_output
     from trademl.regimes.plotting import plot_regimes
 
+    check_output(output, inputs=[model, file], force=force, suffixes=(".png", ".svg", ".pdf"))
     candles, proba, labels, _ = _predictions(model, file, smoothed)
     kind = "smoothed" if smoothed else "causal"
     plot_regimes(candles, labels, output, proba=proba, title=f"{file.name}: {kind} regimes")

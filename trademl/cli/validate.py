@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from trademl.cli._console import console
+from trademl.cli._console import FORCE_HELP, console
 
 
 class Scheme(StrEnum):
@@ -26,6 +26,7 @@ def splits(
     horizon: int = typer.Option(24, min=0, help="Bars each label looks ahead (purge width)."),
     embargo: int = typer.Option(0, min=0, help="Bars after each test block never trained on."),
     png: Path | None = typer.Option(None, help="Also draw the folds to this PNG file."),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """Print the folds of a scheme on FILE: train/test ranges, purged and embargoed counts."""
     from pydantic import ValidationError
@@ -36,6 +37,10 @@ def splits(
     from trademl.errors import SpecError
     from trademl.validation import fold_table, make_splitter, plot_folds
 
+    if png is not None:
+        from trademl._io import check_output
+
+        check_output(png, inputs=[file], force=force, suffixes=(".png",), option="--png")
     try:
         spec = ValidationSpec(
             scheme=scheme.value, n_splits=folds, test_groups=test_groups, embargo=embargo

@@ -22,6 +22,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
+from trademl._io import atomic_path
 from trademl.data.io import OHLCV_COLUMNS, load_ohlcv
 from trademl.data.timeframe import grid_origin, timeframe_to_timedelta
 from trademl.errors import DataError
@@ -217,10 +218,9 @@ def download_ohlcv(
             fresh = _frame(pages)
             merged = fresh if cached is None else pd.concat([cached, fresh])
             merged = merged[~merged.index.duplicated(keep="last")].sort_index()
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".parquet.tmp")
-            merged.to_parquet(tmp)
-            tmp.replace(path)  # atomic: an interrupted write never corrupts the cache
+            # atomic and fsynced: an interrupted write never corrupts the cache
+            with atomic_path(path) as temporary:
+                merged.to_parquet(temporary)
             cached = merged
             logger.info("cached %d new bar(s); %d in %s", len(fresh), len(merged), path)
     if cached is None:

@@ -26,6 +26,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from trademl._io import atomic_path
 from trademl.data._timestamps import to_utc_datetimes
 from trademl.errors import DataError
 
@@ -338,23 +339,27 @@ def load_ohlcv(
 
 
 def save_ohlcv(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write a standard OHLCV frame; the format follows the extension (.csv[.gz]/.parquet/.json)."""
+    """Write a standard OHLCV frame; the format follows the extension (.csv[.gz]/.parquet/.json).
+
+    Written to a temporary name beside ``path`` and renamed (``trademl._io.atomic_path``):
+    an existing file is replaced only by a complete one.
+    """
     path = Path(path).expanduser()
     fmt, compressed = detect_format(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "parquet":
-        frame.to_parquet(path)
-    elif fmt == "csv":
-        frame.to_csv(path, date_format="%Y-%m-%dT%H:%M:%SZ", index_label="timestamp")
-    else:
-        out = frame.reset_index()
-        out["timestamp"] = out["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-        text = out.to_json(orient="records", double_precision=15)
-        if compressed:
-            with gzip.open(path, "wt", encoding="utf-8") as handle:
-                handle.write(text)
+    with atomic_path(path) as temporary:
+        if fmt == "parquet":
+            frame.to_parquet(temporary)
+        elif fmt == "csv":
+            frame.to_csv(temporary, date_format="%Y-%m-%dT%H:%M:%SZ", index_label="timestamp")
         else:
-            path.write_text(text)
+            out = frame.reset_index()
+            out["timestamp"] = out["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+            text = out.to_json(orient="records", double_precision=15)
+            if compressed:
+                with gzip.open(temporary, "wt", encoding="utf-8") as handle:
+                    handle.write(text)
+            else:
+                temporary.write_text(text)
     return path
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
@@ -76,10 +75,11 @@ class FeatureCache:
             return None
 
     def save(self, key: str, frame: pd.DataFrame) -> Path:
+        from trademl._io import atomic_path
+
         path = self.path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # write then rename, so a concurrent reader never sees half a file
-        partial = path.with_suffix(f".{os.getpid()}.tmp")
-        frame.to_parquet(partial)
-        partial.replace(path)
+        # write then rename, so a concurrent reader never sees half a file; a cache is
+        # recomputed when lost, so no fsync (it would cost more than the features)
+        with atomic_path(path, durable=False) as partial:
+            frame.to_parquet(partial)
         return path

@@ -186,12 +186,14 @@ class TabularModel(BaseEstimator, ABC):
         import joblib
 
         from trademl import __version__
+        from trademl._io import atomic_path
 
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        joblib.dump(
-            {"model": self, "card": self.card.to_dict(), "trademl_version": __version__}, path
-        )
+        with atomic_path(path) as temporary:
+            joblib.dump(
+                {"model": self, "card": self.card.to_dict(), "trademl_version": __version__},
+                temporary,
+            )
         return path
 
 

@@ -50,9 +50,13 @@ predictions = sa.Table(
     # the bar's close the prediction was made at: what the backtest engine turns the
     # signal into returns with (revision 0003)
     sa.Column("close", sa.Float),
-    # one index only: each extra index costs ~15 % of insert throughput, and the
+    # given by the writer or derived from (model, version, symbol, ts): a retried batch
+    # is stored once (revision 0004); NULL on rows written before it
+    sa.Column("idempotency_key", sa.String(64)),
+    # one index for reads only: each extra index costs ~15 % of insert throughput, and the
     # monitor always filters by model and time (version is a cheap residual filter)
     sa.Index("ix_predictions_model_ts", "model", "ts"),
+    sa.Index("uq_predictions_idempotency_key", "idempotency_key", unique=True),
 )
 
 outcomes = sa.Table(

@@ -18,7 +18,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,13 @@ from trademl.errors import DataError
 from trademl.monitoring import schema
 from trademl.monitoring._time import from_ns, index_to_ns, parse_duration, to_ns, utcnow
 
-__all__ = ["DEFAULT_DB_FILE", "MonitorStore", "open_store", "resolve_db_url"]
+__all__ = [
+    "DEFAULT_DB_FILE",
+    "MonitorStore",
+    "open_store",
+    "prediction_keys",
+    "resolve_db_url",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -82,15 +88,104 @@ def _alembic_config(connection: sa.Connection):
     return config
 
 
+def _transactional_sqlite(url: sa.URL) -> sa.Engine:
+    """An engine whose transactions cover DDL too, for migrating a SQLite file.
+
+    pysqlite opens a transaction only before INSERT/UPDATE/DELETE, so CREATE TABLE and
+    alembic's batch table copies commit one statement at a time: a kill between two
+    left a store that every later open failed on ("table predictions already exists").
+    Here the driver's own transaction handling is off and every transaction starts with
+    an explicit BEGIN IMMEDIATE (SQLite's DDL is transactional), so a migration commits
+    whole or not at all.
+    """
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        _sqlite_pragmas(dbapi_connection, record)
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(connection: sa.Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:
-    """Apply the shipped migrations up to ``revision`` (tests use this to build old DBs)."""
+    """Apply the shipped migrations up to ``revision`` in one transaction.
+
+    Tests use this to build old databases. On SQLite the migrations run on a
+    transactional-DDL engine of the same file (see ``_transactional_sqlite``), after
+    ``_repair_interrupted`` has cleaned up what a pre-0004 trademl killed mid-migration
+    could leave behind.
+    """
     from alembic import command
 
-    with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            # two processes opening a fresh database must not both create the tables
-            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7734201)")
-        command.upgrade(_alembic_config(connection), revision)
+    in_file = engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:")
+    # an in-memory database lives in its engine's one connection: migrate it there
+    migrator = _transactional_sqlite(engine.url) if in_file else engine
+    try:
+        with migrator.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # two processes opening a fresh database must not both create the tables
+                connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7734201)")
+            if connection.dialect.name == "sqlite":
+                _repair_interrupted(connection)
+            command.upgrade(_alembic_config(connection), revision)
+    finally:
+        if migrator is not engine:
+            migrator.dispose()
+
+
+_TMP_PREFIX = "_alembic_tmp_"
+
+
+def _repair_interrupted(connection: sa.Connection) -> None:
+    """Undo the traces of a migration killed before migrations were transactional.
+
+    - ``_alembic_tmp_<t>`` beside ``<t>``: a batch copy that never finished; the original
+      table still holds every row, the copy is dropped. Without ``<t>``: the copy was
+      complete and the original already dropped, so the copy takes its name.
+    - Tables but no recorded revision: a first creation that died half way. Only when
+      every one of those tables is empty are they dropped (and rebuilt by the
+      migrations); a table with rows and no revision is refused, never guessed at.
+    """
+    inspector = sa.inspect(connection)
+    tables = set(inspector.get_table_names())
+    for leftover in sorted(t for t in tables if t.startswith(_TMP_PREFIX)):
+        original = leftover.removeprefix(_TMP_PREFIX)
+        if original in tables:
+            logger.warning("dropping %s left by an interrupted migration", leftover)
+            connection.exec_driver_sql(f'DROP TABLE "{leftover}"')
+        else:
+            logger.warning("renaming %s to %s (an interrupted migration)", leftover, original)
+            connection.exec_driver_sql(f'ALTER TABLE "{leftover}" RENAME TO "{original}"')
+            tables.add(original)
+        tables.discard(leftover)
+    ours = tables & set(schema.metadata.tables)
+    if not ours:
+        return
+    from alembic.runtime.migration import MigrationContext
+
+    if MigrationContext.configure(connection).get_current_revision() is not None:
+        return
+    filled = [
+        t
+        for t in sorted(ours)
+        if connection.exec_driver_sql(f'SELECT EXISTS (SELECT 1 FROM "{t}")').scalar()
+    ]
+    if filled:
+        raise DataError(
+            f"monitoring store {connection.engine.url.database}: tables {filled} hold rows but "
+            "no schema revision is recorded; not migrating it (restore it, or point "
+            "monitoring.db_url / --db at a new file)"
+        )
+    logger.warning("rebuilding the empty tables of an interrupted first creation: %s", ours)
+    # children before parents (alert_events -> alerts)
+    for table in reversed(schema.metadata.sorted_tables):
+        if table.name in ours:
+            connection.exec_driver_sql(f'DROP TABLE "{table.name}"')
 
 
 def current_revision(engine: sa.Engine) -> str | None:
@@ -193,6 +288,47 @@ def _features_json(features: pd.DataFrame | None, n: int) -> tuple[list, list]:
     return texts, hashes
 
 
+def prediction_keys(
+    model: str,
+    version: str,
+    symbols: list[str],
+    stamps: list[int],
+    given: Sequence[str] | None = None,
+    what: str = "predictions",
+) -> list[str]:
+    """The stored idempotency key of each prediction row (32 hex characters).
+
+    Derived from (model, version, symbol, timestamp in ns), or from the caller's
+    ``given`` keys scoped to model and version, so two models never collide.
+    """
+    prefix = f"{model}\x1f{version}\x1f"
+    if given is None:
+        parts = [f"bar\x1f{prefix}{s}\x1f{t}" for s, t in zip(symbols, stamps, strict=True)]
+    else:
+        given = list(given)
+        if len(given) != len(stamps):
+            raise DataError(f"{what}: {len(given)} idempotency keys for {len(stamps)} rows")
+        bad = next((i for i, k in enumerate(given) if not isinstance(k, str) or not k), None)
+        if bad is not None:
+            raise DataError(
+                f"{what}: idempotency key at row {bad} is {given[bad]!r}; keys are non-empty "
+                "strings"
+            )
+        parts = [f"key\x1f{prefix}{k}" for k in given]
+    return [hashlib.sha256(p.encode()).hexdigest()[:32] for p in parts]
+
+
+def _insert_ignoring_keys(engine: sa.Engine, table: sa.Table):
+    """``INSERT ... ON CONFLICT (idempotency_key) DO NOTHING`` in the engine's dialect."""
+    if engine.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    elif engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:  # pragma: no cover - other databases: a duplicate key is an error
+        return table.insert()
+    return insert(table).on_conflict_do_nothing(index_elements=["idempotency_key"])
+
+
 class MonitorStore:
     """Reads and writes every monitoring table; obtain one with ``open_store(url)``."""
 
@@ -207,31 +343,36 @@ class MonitorStore:
         self.engine.dispose()
 
     # ------------------------------------------------------------------ writes
-    def _insert_many(self, table: sa.Table, columns: list[str], rows: list[tuple]) -> None:
+    def _insert_new(self, table: sa.Table, columns: list[str], rows: list[tuple]) -> int:
+        """Insert rows whose ``idempotency_key`` is not stored yet; return how many went in."""
         if not rows:
-            return
+            return 0
         if self.engine.dialect.name == "sqlite":
             # the hot path: SQLAlchemy Core builds a dict per row and costs ~3x the time of
             # the driver's executemany, which is what a 10K-predictions-a-minute server needs
             sql = (
                 f"INSERT INTO {table.name} ({', '.join(columns)}) "
-                f"VALUES ({', '.join('?' for _ in columns)})"
+                f"VALUES ({', '.join('?' for _ in columns)}) "
+                "ON CONFLICT (idempotency_key) DO NOTHING"
             )
             raw = self.engine.raw_connection()
             try:
                 cursor = raw.cursor()
                 cursor.executemany(sql, rows)
+                written = cursor.rowcount
                 raw.commit()
             except BaseException:
                 raw.rollback()
                 raise
             finally:
                 raw.close()
-            return
+            return int(written)
         with self.engine.begin() as connection:
-            connection.execute(
-                table.insert(), [dict(zip(columns, row, strict=True)) for row in rows]
+            result = connection.execute(
+                _insert_ignoring_keys(self.engine, table),
+                [dict(zip(columns, row, strict=True)) for row in rows],
             )
+        return result.rowcount if result.rowcount >= 0 else len(rows)
 
     def log_predictions(
         self,
@@ -241,29 +382,44 @@ class MonitorStore:
         version: str,
         features: pd.DataFrame | None = None,
         replace: bool = False,
+        idempotency_keys: Sequence[str] | None = None,
     ) -> int:
-        """Append predictions; returns the number of rows written.
+        """Store predictions once each; returns the number of rows newly written.
 
         ``frame``: a DatetimeIndex (or ``timestamp`` column) and ``prediction``; optional
         ``symbol``, ``proba`` (P(up)), ``signal`` (-1/0/+1), ``close`` (the bar's close,
         which the backtest engine needs), ``latency_ms``. ``features``: the model inputs,
-        one row per prediction, stored as JSON with a SHA-256 hash. ``replace``: first
-        delete this version's stored predictions with the same (symbol, timestamp), in the
-        same transaction, so writing a frame twice (a replay) leaves one copy.
+        one row per prediction, stored as JSON with a SHA-256 hash.
+
+        Idempotent: every row carries a key, and a row whose key is already stored is
+        skipped, so a writer that retries a batch after a crash or a timeout (not knowing
+        whether the first attempt committed) stores it once. By default the key is
+        derived from (model, version, symbol, timestamp): one prediction per model
+        version per bar. A caller that may legitimately predict one bar twice (a server
+        answering distinct requests) passes ``idempotency_keys``, one string per row
+        (e.g. request id + row number); keys are scoped to ``model`` and ``version``.
+        Duplicates within one call are stored once too. The return value counts rows
+        actually inserted (0 for a pure retry).
+
+        ``replace``: first delete this version's stored predictions with the same
+        (symbol, timestamp), in the same transaction, so writing a frame twice (a replay)
+        leaves one copy of the new values.
         """
         what = f"predictions for {model}:{version}"
         _require(frame, ["prediction"], what)
         _finite(frame, "prediction", what)
         n = len(frame)
         created = to_ns(utcnow())
+        stamps = _timestamps(frame, what).tolist()
+        symbols = _symbols(frame, n)
         # only the columns present are sent: each bound parameter costs per row, and an
         # absent column is NULL anyway
         columns = ["model", "version", "ts", "symbol", "prediction", "created_ns"]
         values = [
             [model] * n,
             [version] * n,
-            _timestamps(frame, what).tolist(),
-            _symbols(frame, n),
+            stamps,
+            symbols,
             frame["prediction"].astype(float).tolist(),
             [created] * n,
         ]
@@ -275,16 +431,15 @@ class MonitorStore:
             texts, hashes = _features_json(features, n)
             columns += ["features", "features_hash"]
             values += [texts, hashes]
+        columns.append("idempotency_key")
+        values.append(prediction_keys(model, version, symbols, stamps, idempotency_keys, what))
         rows = list(zip(*values, strict=True))
         if replace:
-            stamps, symbols = values[2], values[3]
             keys = [(model, version, s, t) for s, t in zip(symbols, stamps, strict=True)]
-            self._replace_many(schema.predictions, columns, rows, keys)
-        else:
-            self._insert_many(schema.predictions, columns, rows)
-        return n
+            return self._replace_many(schema.predictions, columns, rows, keys)
+        return self._insert_new(schema.predictions, columns, rows)
 
-    def _replace_many(self, table: sa.Table, columns: list[str], rows: list[tuple], keys):
+    def _replace_many(self, table: sa.Table, columns: list[str], rows: list[tuple], keys) -> int:
         """Delete the rows with these (model, version, symbol, ts) keys, then insert, atomically."""
         t = table.c
         delete = table.delete().where(
@@ -298,10 +453,13 @@ class MonitorStore:
                     [{"k_model": m, "k_version": v, "k_symbol": s, "k_ts": ts}
                      for m, v, s, ts in keys],
                 )  # fmt: skip
-            if rows:
-                connection.execute(
-                    table.insert(), [dict(zip(columns, row, strict=True)) for row in rows]
-                )
+            if not rows:
+                return 0
+            result = connection.execute(
+                _insert_ignoring_keys(self.engine, table),
+                [dict(zip(columns, row, strict=True)) for row in rows],
+            )
+        return result.rowcount if result.rowcount >= 0 else len(rows)
 
     def log_outcomes(self, frame: pd.DataFrame, *, model: str) -> int:
         """Record realised outcomes by (symbol, time): ``label``, ``forward_return`` (the

@@ -28,6 +28,7 @@ from trademl.pipeline.checks import check_spec
 from trademl.pipeline.dataset import Dataset, build_dataset, load_frames
 from trademl.pipeline.evaluate import evaluate, holdout_predictions
 from trademl.pipeline.record import log_run, promote, register, register_monitoring_reference
+from trademl.pipeline.stores import check_stores
 from trademl.pipeline.summary import summary_table
 from trademl.pipeline.training import cv_data, fit_final, make_folds, study_name, tune
 
@@ -43,6 +44,7 @@ __all__ = [
     "RunResult",
     "build_dataset",
     "check_spec",
+    "check_stores",
     "cv_data",
     "evaluate",
     "fit_final",
@@ -119,6 +121,8 @@ def run(spec, *, progress: Reporter | None = None, base_dir: str | Path | None =
     started = time.perf_counter()
     spec, base = _resolve(spec, base_dir)
     check_spec(spec)
+    # an unreachable or read-only store fails now, before minutes of work and a registration
+    check_stores(spec)
     report = progress or Reporter()
 
     report.stage("data, features + labels", 1)

@@ -16,6 +16,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from trademl._io import atomic_write_text
 from trademl.errors import DataError
 from trademl.regimes import _gaussian_hmm as ghmm
 from trademl.regimes._base import RegimeDetector
@@ -307,8 +308,7 @@ class HMMRegimeDetector(RegimeDetector):
             },
         }
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(state, indent=1))
+        atomic_write_text(path, json.dumps(state, indent=1))
         return path
 
     @classmethod

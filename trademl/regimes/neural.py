@@ -17,6 +17,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from trademl._io import atomic_path
 from trademl.errors import DataError
 from trademl.regimes._base import RegimeDetector
 from trademl.regimes._inputs import build_inputs, log_returns
@@ -337,10 +338,13 @@ class NNRegimeDetector(RegimeDetector):
             },
         }
         path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        (path / _CONFIG).write_text(json.dumps(config, indent=1))
         state = {k: v.cpu() for k, v in self.network_.state_dict().items()}
-        torch.save(state, path / _WEIGHTS)
+        # the folder is built under a temporary name and renamed: weights and config of
+        # one fit, never a mix of an old and a new one
+        with atomic_path(path) as folder:
+            folder.mkdir()
+            (folder / _CONFIG).write_text(json.dumps(config, indent=1))
+            torch.save(state, folder / _WEIGHTS)
         return path
 
     @classmethod

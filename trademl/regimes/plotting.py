@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from trademl._io import atomic_path
+
 __all__ = ["plot_regimes"]
 
 _COLOURS = {"bull": "#2ca02c", "sideways": "#7f7f7f", "bear": "#d62728"}
@@ -76,7 +78,7 @@ def plot_regimes(
         pax.set_ylabel("P(regime)")
     fig.tight_layout()
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    with atomic_path(path) as temporary:
+        fig.savefig(temporary, dpi=110)
     plt.close(fig)
     return path

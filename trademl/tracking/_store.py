@@ -19,6 +19,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from trademl.config.tracking import TrackingSpec
+from trademl.tracking._sqlite import ensure_sqlite_store
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,13 @@ def _absolute_sqlite(uri: str) -> str:
     return prefix + str(Path(path).resolve())
 
 
+def resolve_uri(spec: TrackingSpec | None = None) -> str:
+    """The store URI ``configure`` would use, without touching it (see ``configure``)."""
+    spec = spec if spec is not None else TrackingSpec()
+    uri = spec.uri or os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{DEFAULT_DB}"
+    return _absolute_sqlite(uri.strip())
+
+
 def configure(spec: TrackingSpec | None = None) -> str:
     """Point MLflow (tracking and registry) at the configured store and return its URI.
 
@@ -49,17 +57,29 @@ def configure(spec: TrackingSpec | None = None) -> str:
     ``spec.artifact_root`` or ``./mlartifacts``; a tracking server decides that itself.
     """
     spec = spec if spec is not None else TrackingSpec()
-    uri = spec.uri or os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{DEFAULT_DB}"
-    uri = _absolute_sqlite(uri.strip())
+    uri = resolve_uri(spec)
     artifact_root = Path(spec.artifact_root or DEFAULT_ARTIFACT_DIR).expanduser().resolve()
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     _state["uri"] = uri
     _state["artifact_root"] = str(artifact_root)
-    if uri.startswith("sqlite:///"):
+    path = _sqlite_file(uri)
+    if path is not None:
+        # built whole under a temporary name, or repaired, before MLflow touches it
+        done = ensure_sqlite_store(path, str(artifact_root))
+        if done != "ready":
+            log.info("tracking store %s %s", path, done)
         _use_write_ahead_log(uri)
     log.debug("tracking store %s, artifacts %s", uri, artifact_root)
     return uri
+
+
+def _sqlite_file(uri: str) -> str | None:
+    """The file of a ``sqlite:///`` URI; None for other stores, memory or ``file:`` URIs."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    path = uri.removeprefix("sqlite:///").split("?", 1)[0]
+    return None if path in ("", ":memory:") or path.startswith("file:") else path
 
 
 @functools.cache

@@ -22,6 +22,7 @@ from trademl.tracking import _store
 from trademl.tracking.artifacts import SPEC as SPEC_ARTIFACT
 from trademl.tracking.errors import TrackingError
 from trademl.tracking.provenance import flatten_params, frame_sha256, git_commit, package_versions
+from trademl.tracking.stale import mark_stale_runs, owner_tags
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -94,7 +95,9 @@ def start_run(
         parent = mlflow.active_run()
         if parent is None:
             raise TrackingError("start_run(nested=True) needs an active parent run")
-        child_tags = {"trademl.seed": str(spec.seed), "trademl.kind": "child", **extra_tags}
+        child_tags = {
+            "trademl.seed": str(spec.seed), "trademl.kind": "child", **owner_tags(), **extra_tags,
+        }  # fmt: skip
         with mlflow.start_run(
             experiment_id=parent.info.experiment_id,
             run_name=run_name,
@@ -105,7 +108,11 @@ def start_run(
         return
 
     experiment_id = _store.experiment_id(spec.tracking.experiment or spec.name)
-    run_tags = {**_provenance_tags(spec), "trademl.kind": "experiment", **extra_tags}
+    # runs of this experiment whose process was killed would stay RUNNING forever
+    mark_stale_runs([experiment_id])
+    run_tags = {
+        **_provenance_tags(spec), "trademl.kind": "experiment", **owner_tags(), **extra_tags,
+    }  # fmt: skip
     with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=run_tags) as run:
         spec_dict = spec.model_dump(mode="json")
         log_params(flatten_params(spec_dict), run_id=run.info.run_id)

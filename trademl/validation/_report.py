@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from trademl._io import atomic_path
 from trademl.validation._base import PurgedSplitter
 
 __all__ = ["fold_table", "plot_folds"]
@@ -96,6 +97,7 @@ def plot_folds(splitter: PurgedSplitter, X, path: str | Path) -> Path:
     ax.set_title(type(splitter).__name__)
     fig.tight_layout()
     path = Path(path)
-    fig.savefig(path, dpi=110)
+    with atomic_path(path) as temporary:
+        fig.savefig(temporary, dpi=110)
     plt.close(fig)
     return path

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from trademl._io import atomic_path
 from trademl.analytics.report._content import Report, build_report
 
 __all__ = ["Report", "build_report", "write_report"]
@@ -24,13 +25,12 @@ def write_report(report: Report, path: str | Path, format: ReportFormat | None =
     if path.parent and not path.parent.exists():
         raise FileNotFoundError(f"{path.parent}: output folder does not exist")
     if chosen == "html":
-        from trademl.analytics.report.html import write_html
-
-        return write_html(report, path)
-    if chosen == "pdf":
-        from trademl.analytics.report.pdf import write_pdf
-
-        return write_pdf(report, path)
-    from trademl.analytics.report.excel import write_excel
-
-    return write_excel(report, path)
+        from trademl.analytics.report.html import write_html as writer
+    elif chosen == "pdf":
+        from trademl.analytics.report.pdf import write_pdf as writer
+    else:
+        from trademl.analytics.report.excel import write_excel as writer
+    # a half-written tearsheet (a kill, a full disk) never replaces a whole one
+    with atomic_path(path) as temporary:
+        writer(report, temporary)
+    return path

@@ -17,10 +17,23 @@ _Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
-    # adding a nullable column keeps every existing prediction row as it was
-    with op.batch_alter_table("predictions") as batch:
-        batch.add_column(sa.Column("latency_ms", sa.Float))
-    op.create_index("ix_alerts_state", "alerts", ["state"])
+    # each step is skipped when already done: trademl before 0004 ran these statements
+    # outside a transaction, so a killed upgrade could have applied some of them
+    inspector = sa.inspect(op.get_bind())
+    tables = set(inspector.get_table_names())
+    if "latency_ms" not in {c["name"] for c in inspector.get_columns("predictions")}:
+        # adding a nullable column keeps every existing prediction row as it was
+        with op.batch_alter_table("predictions") as batch:
+            batch.add_column(sa.Column("latency_ms", sa.Float))
+    if "ix_alerts_state" not in {i["name"] for i in inspector.get_indexes("alerts")}:
+        op.create_index("ix_alerts_state", "alerts", ["state"])
+    if "health" not in tables:
+        _create_health()
+    if "reference_profiles" not in tables:
+        _create_reference_profiles()
+
+
+def _create_health() -> None:
     op.create_table(
         "health",
         sa.Column("id", _Id, primary_key=True, autoincrement=True),
@@ -31,6 +44,9 @@ def upgrade() -> None:
         sa.Column("reasons", sa.Text, nullable=False),
     )
     op.create_index("ix_health_model_ts", "health", ["model", "ts"])
+
+
+def _create_reference_profiles() -> None:
     op.create_table(
         "reference_profiles",
         sa.Column("id", _Id, primary_key=True, autoincrement=True),
