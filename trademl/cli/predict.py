@@ -50,6 +50,9 @@ def predict_command(
     ),
     tracking_uri: str | None = typer.Option(None, "--tracking-uri", help="MLflow store URI."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
+    allow_unsigned: bool = typer.Option(
+        False, "--allow-unsigned", help="Accept a model whose manifest has no signature (warns)."
+    ),
 ) -> None:
     """Predict raw candles with a registered model package (verified before loading)."""
     import pandas as pd
@@ -65,7 +68,7 @@ def predict_command(
         raise fail(f"--out {out} exists; pass --force to overwrite it")
     if not out.name.lower().endswith((".parquet", ".csv", ".csv.gz")):
         raise fail(f"--out {out}: expected a .parquet, .csv or .csv.gz file name")
-    package = load_model(model, tracking_uri=tracking_uri)
+    package = load_model(model, tracking_uri=tracking_uri, allow_unsigned=allow_unsigned)
     frame = load_ohlcv(candles)
     predictions = package.predict_frame(frame, symbol=symbol)
     if since is not None:

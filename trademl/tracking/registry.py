@@ -26,7 +26,7 @@ from trademl.tracking.gates import (
     describe_failures,
     plausibility_of_run,
 )
-from trademl.tracking.integrity import MANIFEST_TAG, download_version, hash_directory
+from trademl.tracking.integrity import download_version, hash_directory, sign_version
 from trademl.tracking.model_logging import model_uri_of_run
 
 __all__ = [
@@ -122,9 +122,9 @@ def register_model(
     version = int(mv.version)
     if description:
         client.update_model_version(name, str(version), description=description)
-    # hash what the registry now serves for this version, then record it
+    # hash what the registry now serves for this version, then record and sign it
     manifest = hash_directory(download_version(name, version))
-    client.set_model_version_tag(name, str(version), MANIFEST_TAG, json.dumps(manifest))
+    sign_version(name, version, manifest)
     log.info(
         "registered %s v%d from run %s (%d files hashed)", name, version, run_id, len(manifest)
     )
