@@ -54,6 +54,10 @@ def resolve_db_url(url: str | Path | None = None, *, spec: Any = None) -> str:
     monitoring = getattr(spec, "monitoring", spec)
     from_spec = getattr(monitoring, "db_url", None) if monitoring is not None else None
     chosen = str(url) if url else (os.environ.get(ENV_VAR) or from_spec)
+    if chosen and chosen == from_spec:
+        from trademl.config.secrets import resolve_env
+
+        chosen = resolve_env(str(from_spec), field="monitoring.db_url")
     if not chosen:
         return f"sqlite:///{Path.cwd() / DEFAULT_DB_FILE}"
     chosen = str(chosen)

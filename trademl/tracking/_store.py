@@ -49,7 +49,10 @@ def configure(spec: TrackingSpec | None = None) -> str:
     ``spec.artifact_root`` or ``./mlartifacts``; a tracking server decides that itself.
     """
     spec = spec if spec is not None else TrackingSpec()
-    uri = spec.uri or os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{DEFAULT_DB}"
+    from trademl.config.secrets import resolve_env
+
+    spec_uri = resolve_env(spec.uri, field="tracking.uri")
+    uri = spec_uri or os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{DEFAULT_DB}"
     uri = _absolute_sqlite(uri.strip())
     artifact_root = Path(spec.artifact_root or DEFAULT_ARTIFACT_DIR).expanduser().resolve()
     mlflow.set_tracking_uri(uri)
