@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
 from trademl.config._base import SpecModel
 from trademl.config.backtest import BacktestSpec
@@ -22,7 +22,7 @@ from trademl.config.labels import LabelSpec
 from trademl.config.model import ModelSpec
 from trademl.config.monitoring import MonitoringSpec
 from trademl.config.secrets import literal_secrets
-from trademl.config.tracking import TrackingSpec
+from trademl.config.tracking import TrackingSpec, model_name_problem
 from trademl.config.tuning import TuningSpec
 from trademl.config.validation import ValidationSpec
 from trademl.errors import SpecError
@@ -60,6 +60,18 @@ class ExperimentSpec(SpecModel):
     tracking: TrackingSpec = Field(default_factory=TrackingSpec)
     monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec)
 
+    @model_validator(mode="after")
+    def _name_is_registrable(self) -> ExperimentSpec:
+        # without tracking.model_name the spec's name is the registered model's name
+        if self.tracking.enabled and self.tracking.model_name is None:
+            problem = model_name_problem(self.name)
+            if problem:
+                raise ValueError(
+                    f"name {self.name!r} is used as the registered model name, which {problem}; "
+                    "set tracking.model_name"
+                )
+        return self
+
 
 def _describe(value: Any) -> str:
     if isinstance(value, str):
@@ -89,6 +101,9 @@ def format_validation_error(error: ValidationError, prefix: str = "") -> str:
             lines.append(f"{path}: expected true/false, got {_describe(item.get('input'))}")
         else:
             msg = item["msg"].removeprefix("Value error, ")
+            if not path:  # a check across fields: its message says what is wrong
+                lines.append(msg)
+                continue
             lines.append(f"{path}: {msg}, got {_describe(item.get('input'))}")
     return "\n".join(lines)
 
