@@ -52,6 +52,12 @@ def generate(
     """Compute features for FILE and write them to OUT.parquet."""
     import time
 
+    if not output.name.lower().endswith(".parquet"):
+        raise fail(f"--output {output}: features are written as Parquet; name it *.parquet")
+    blocking = next((p for p in output.parents if p.is_file()), None)
+    if blocking is not None:
+        raise fail(f"{blocking}: is a file where a folder is needed (--output {output})")
+
     from trademl.features import (
         check_run_causality,
         generate_features,

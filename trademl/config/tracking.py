@@ -11,6 +11,28 @@ from trademl.config._base import SpecModel
 __all__ = ["GateSpec", "PlausibilitySpec", "TrackingSpec", "model_name_problem"]
 
 
+# what MLflow can track to: databases (SQLAlchemy), a tracking server, a local folder
+TRACKING_SCHEMES = (
+    "sqlite", "postgresql", "mysql", "mssql", "http", "https", "file", "databricks",
+    "databricks-uc", "uc",
+)  # fmt: skip
+
+
+def check_tracking_uri(uri: str) -> str:
+    """``uri`` when MLflow can use it: a known scheme, or a plain path (a file store)."""
+    text = uri.strip()
+    if "${" in text:  # an ${ENV} reference: checked once resolved, at use time
+        return uri
+    if "://" in text:
+        scheme = text.split("://", 1)[0].split("+", 1)[0].lower()
+        if scheme not in TRACKING_SCHEMES:
+            raise ValueError(
+                f"tracking URI {text!r}: unknown scheme {scheme!r} "
+                f"(expected one of {', '.join(TRACKING_SCHEMES[:6])}, or a folder path)"
+            )
+    return uri
+
+
 def model_name_problem(name: object) -> str | None:
     """Why ``name`` cannot be a registered model name, or None when it can.
 
@@ -81,6 +103,11 @@ class TrackingSpec(SpecModel):
     gates: dict[str, GateSpec] = Field(default_factory=dict)
     # checked at every promotion, even with no gates: implausibly high accuracy / AUC
     plausibility: PlausibilitySpec = Field(default_factory=PlausibilitySpec)
+
+    @field_validator("uri")
+    @classmethod
+    def _known_scheme(cls, value: str | None) -> str | None:
+        return None if value is None else check_tracking_uri(value)
 
     @field_validator("model_name")
     @classmethod

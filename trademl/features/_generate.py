@@ -77,9 +77,9 @@ def load_feature_spec(spec: Any) -> FeatureSpec:
     except ValidationError as exc:
         from trademl.config import format_validation_error
 
-        raise SpecError(
-            f"{where}: invalid spec\n{format_validation_error(exc, 'features')}"
-        ) from None
+        problems = format_validation_error(exc, "features")
+        joiner = " " if "\n" not in problems else "\n"
+        raise SpecError(f"{where}: invalid spec:{joiner}{problems}") from None
 
 
 def _excluded(column: str, patterns: Iterable[str]) -> bool:

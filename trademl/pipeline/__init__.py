@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trademl.pipeline.checks import check_spec
+from trademl.pipeline.checks import check_spec, check_tracking_reachable
 from trademl.pipeline.dataset import Dataset, build_dataset, load_frames
 from trademl.pipeline.evaluate import evaluate, holdout_predictions
 from trademl.pipeline.record import log_run, promote, register, register_monitoring_reference
@@ -119,6 +119,7 @@ def run(spec, *, progress: Reporter | None = None, base_dir: str | Path | None =
     started = time.perf_counter()
     spec, base = _resolve(spec, base_dir)
     check_spec(spec)
+    check_tracking_reachable(spec)
     report = progress or Reporter()
 
     report.stage("data, features + labels", 1)

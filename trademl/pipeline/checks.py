@@ -10,7 +10,7 @@ from trademl.errors import SpecError
 if TYPE_CHECKING:  # pragma: no cover
     from trademl.config import ExperimentSpec
 
-__all__ = ["LABEL_TASKS", "check_spec", "gate_metric_names"]
+__all__ = ["LABEL_TASKS", "check_spec", "check_tracking_reachable", "gate_metric_names"]
 
 logger = logging.getLogger(__name__)
 
@@ -75,3 +75,32 @@ def check_spec(spec: ExperimentSpec) -> None:
     unknown = sorted(set(spec.tracking.gates) - known)
     if unknown:
         raise SpecError(f"tracking.gates: unknown metric(s) {unknown}; known: {sorted(known)}")
+
+
+def check_tracking_reachable(spec: ExperimentSpec, *, timeout: float = 3.0) -> None:
+    """A tracking server that does not answer is found now, not after the tuning's work.
+
+    Only ``http(s)://`` stores are probed (a database store is opened by MLflow itself);
+    any HTTP answer counts as reachable, only a failed connection is refused.
+    """
+    import os
+
+    from trademl.config.secrets import redact_url, resolve_env
+    from trademl.tracking.errors import TrackingError
+
+    if not spec.tracking.enabled:
+        return
+    uri = resolve_env(spec.tracking.uri, field="tracking.uri") or os.environ.get(
+        "MLFLOW_TRACKING_URI", ""
+    )
+    if not uri.lower().startswith(("http://", "https://")):
+        return
+    import httpx
+
+    try:
+        httpx.get(f"{uri.rstrip('/')}/health", timeout=timeout)
+    except httpx.TransportError as exc:
+        raise TrackingError(
+            f"tracking.uri {redact_url(uri)} is unreachable ({type(exc).__name__}: "
+            f"{str(exc).strip() or 'no answer'}); start the MLflow server or fix the URI"
+        ) from None

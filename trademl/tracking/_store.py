@@ -50,9 +50,15 @@ def configure(spec: TrackingSpec | None = None) -> str:
     """
     spec = spec if spec is not None else TrackingSpec()
     from trademl.config.secrets import resolve_env
+    from trademl.config.tracking import check_tracking_uri
+    from trademl.errors import SpecError
 
     spec_uri = resolve_env(spec.uri, field="tracking.uri")
     uri = spec_uri or os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{DEFAULT_DB}"
+    try:
+        check_tracking_uri(uri)
+    except ValueError as exc:
+        raise SpecError(str(exc)) from None
     uri = _absolute_sqlite(uri.strip())
     artifact_root = Path(spec.artifact_root or DEFAULT_ARTIFACT_DIR).expanduser().resolve()
     mlflow.set_tracking_uri(uri)
