@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# model manifests are signed (trademl.package.signing): one throwaway key per test session
+# (subprocesses inherit it), never the user's own key file
+os.environ.pop("TRADEML_SIGNING_KEY", None)
+os.environ["TRADEML_SIGNING_KEY_FILE"] = str(
+    Path(tempfile.mkdtemp(prefix="trademl-test-key-")) / "signing.key"
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"

@@ -49,6 +49,13 @@ def as_returns(returns, name: str = "returns") -> pd.Series:
         raise DataError(f"{name}: expected numeric returns, got dtype {returns.dtype}")
     values = returns if returns.dtype == np.float64 else returns.astype("float64")
     array = values.to_numpy()
+    below = np.flatnonzero(array < -1.0)
+    if len(below):
+        position = int(below[0])
+        raise DataError(
+            f"{name}: {array[position]:g} at row {position} ({values.index[position]}) is a loss "
+            "of more than 100%; simple returns are >= -1 (pass simple, not log or % returns)"
+        )
     if len(array) and np.isfinite(array.sum()):
         # fast path (one pass): a finite sum means no NaN and no infinity
         if array.min() > 1.0:

@@ -77,6 +77,24 @@ for _module in (
     _module.register(app)
 
 
+def _describe_os_error(exc: OSError) -> str | None:
+    """One line naming the path for what the user can fix (a missing, unwritable or
+    misplaced file); None for other OS errors."""
+    from pathlib import Path
+
+    path = exc.filename
+    if isinstance(exc, FileExistsError | NotADirectoryError) and path is not None:
+        blocking = next((p for p in (Path(path), *Path(path).parents) if p.is_file()), Path(path))
+        return f"{blocking}: is a file where a folder is needed"
+    if isinstance(exc, PermissionError):
+        return f"{path}: permission denied (choose a writable location)"
+    if isinstance(exc, FileNotFoundError | IsADirectoryError):
+        return f"{path}: {exc.strerror.lower() if exc.strerror else exc}"
+    if exc.errno in (30,):  # read-only file system
+        return f"{path}: read-only file system (choose a writable location)"
+    return None
+
+
 def run_cli(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit code (tests call this directly)."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -87,10 +105,20 @@ def run_cli(argv: list[str] | None = None) -> int:
         command.main(args=args, prog_name="trademl", standalone_mode=True)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except (TradeMLError, ValueError, FileNotFoundError, IsADirectoryError) as exc:
+    except (TradeMLError, ValueError, OSError) as exc:
         if debug:
             raise
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        message = _describe_os_error(exc) if isinstance(exc, OSError) else str(exc)
+        if message is None:  # an OSError that is no fault of the input (disk full, network)
+            err_console.print(
+                f"[bold red]error:[/] {type(exc).__name__}: {exc} (run with --debug for details)",
+                highlight=False,
+                soft_wrap=True,
+            )
+            return 1
+        # one line: pydantic and SQLAlchemy append notes after a newline
+        message = " ".join(message.split()) if message.count("\n") > 5 else message
+        err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
         return 2
     except Exception as exc:  # noqa: BLE001 - the last line of defence for users
         if debug:

@@ -8,6 +8,7 @@ data layer (pandas) loads when a command runs.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -253,6 +254,27 @@ def fetch(
     )
 
 
+# bytes per synthetic bar at the peak: six float64 columns, regime, timestamps and the
+# generator's intermediate arrays: an estimate with headroom, not a measurement
+_SYNTH_BYTES_PER_BAR = 300
+
+
+def _check_fits_in_memory(bars: int) -> None:
+    """Refuse a size that cannot fit before allocating anything (not a MemoryError later)."""
+    from trademl.errors import TradeMLError
+
+    need = bars * _SYNTH_BYTES_PER_BAR
+    try:
+        have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not POSIX: a generous fixed bound
+        have = 64 * 2**30
+    if need > have:
+        raise TradeMLError(
+            f"--bars {bars:,} needs about {need / 2**30:,.0f} GiB of memory; this machine has "
+            f"{have / 2**30:,.0f} GiB (at most ~{have // _SYNTH_BYTES_PER_BAR:,} bars)"
+        )
+
+
 @data_app.command("synth")
 def synth(
     output: Annotated[
@@ -270,6 +292,7 @@ def synth(
 
     check_output(output, force=force, suffixes=OHLCV_SUFFIXES)
     detect_format(output)
+    _check_fits_in_memory(bars)
     frame = synthetic_ohlcv(bars, seed=seed, n_regimes=regimes)
     save_ohlcv(frame, output)
     names = default_process(regimes).names

@@ -56,6 +56,11 @@ def generate(
     import time
 
     from trademl._io import atomic_path, check_output
+
+    blocking = next((p for p in output.parents if p.is_file()), None)
+    if blocking is not None:
+        raise fail(f"{blocking}: is a file where a folder is needed (--output {output})")
+
     from trademl.features import (
         check_run_causality,
         generate_features,

@@ -168,13 +168,19 @@ def verify_command(
     name: str = typer.Argument(..., help="Registered model name."),
     version: int = typer.Argument(..., help="Model version."),
     tracking_uri: str | None = URI_OPTION,
+    allow_unsigned: bool = typer.Option(
+        False, "--allow-unsigned", help="Accept a version whose manifest has no signature."
+    ),
 ) -> None:
-    """Check every file of a version against the SHA-256 recorded at registration."""
+    """Check a version's manifest signature and every file against its recorded SHA-256."""
     from trademl.tracking import verify
 
     configure_store(tracking_uri)
-    report = verify(name, version)
-    console.print(f"{name} v{version}: {report['files']} files match their recorded SHA-256")
+    report = verify(name, version, allow_unsigned=allow_unsigned)
+    signature = "manifest signature valid" if report["signed"] else "manifest UNSIGNED"
+    console.print(
+        f"{name} v{version}: {signature}, {report['files']} files match their recorded SHA-256"
+    )
 
 
 def register(app: typer.Typer) -> None:

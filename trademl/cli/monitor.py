@@ -194,6 +194,26 @@ def check(
         )
 
 
+def _check_drift_inputs(ref, cur, categorical: list[str], reference: Path, current: Path):
+    """Refuse what would otherwise read as "no drift": columns on one side only, a column
+    with no values, a --categorical column that does not exist."""
+    from trademl.errors import DataError
+
+    missing = [c for c in ref.columns if c not in cur.columns]
+    if missing:
+        raise DataError(f"{current}: missing column(s) {missing} of the reference {reference}")
+    extra = [c for c in cur.columns if c not in ref.columns]
+    if extra:
+        raise DataError(f"{current}: column(s) {extra} not in the reference {reference}")
+    unknown = [c for c in categorical if c not in ref.columns]
+    if unknown:
+        raise DataError(f"--categorical {', '.join(unknown)}: no such column in {reference}")
+    for path, frame in ((reference, ref), (current, cur)):
+        empty = [c for c in frame.columns if frame[c].isna().all()]
+        if empty:
+            raise DataError(f"{path}: column(s) {empty} hold no values (all NaN)")
+
+
 def drift(
     reference: Path = typer.Argument(..., help="Reference data (.csv, .csv.gz, .parquet)."),
     current: Path = typer.Argument(..., help="Current data with the same columns."),
@@ -208,6 +228,7 @@ def drift(
     from trademl.monitoring.drift import detect_drift
 
     ref, cur = _read_feature_table(reference), _read_feature_table(current)
+    _check_drift_inputs(ref, cur, categorical or [], reference, current)
     report = detect_drift(ref, cur, alpha=alpha, psi_bins=bins, categorical=categorical or None)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), default=str, indent=2))

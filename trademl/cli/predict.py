@@ -42,6 +42,9 @@ def predict_command(
     ),
     tracking_uri: str | None = typer.Option(None, "--tracking-uri", help="MLflow store URI."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
+    allow_unsigned: bool = typer.Option(
+        False, "--allow-unsigned", help="Accept a model whose manifest has no signature (warns)."
+    ),
 ) -> None:
     """Predict raw candles with a registered model package (verified before loading)."""
     import pandas as pd
@@ -55,7 +58,7 @@ def predict_command(
     check_output(
         out, inputs=[candles], force=force, suffixes=(".parquet", ".csv", ".csv.gz"), option="--out"
     )
-    package = load_model(model, tracking_uri=tracking_uri)
+    package = load_model(model, tracking_uri=tracking_uri, allow_unsigned=allow_unsigned)
     frame = load_ohlcv(candles)
     predictions = package.predict_frame(frame, symbol=symbol)
     if since is not None:

@@ -88,8 +88,13 @@ def fit_command(
         n_init=restarts,
         random_state=seed,
     )
+    from trademl.errors import DataError
+
     with console.status(f"fitting HMM on {len(candles):,} bars"):
-        detector.fit(candles)
+        try:
+            detector.fit(candles)
+        except DataError as exc:
+            raise DataError(f"{file}: {exc}") from None
     detector.save(output)
     if n_regimes == "auto":
         console.print(_table(detector.selection_, f"model selection ({criterion})"))

@@ -16,6 +16,25 @@ class Scheme(StrEnum):
     cpcv = "cpcv"
 
 
+def _check_time_order(index, file: Path) -> None:
+    """Folds are blocks of time: unsorted or repeated timestamps would make them lie."""
+    from trademl.errors import DataError
+
+    duplicated = index.duplicated()
+    if duplicated.any():
+        row = int(duplicated.argmax())
+        raise DataError(
+            f"{file}: duplicated timestamp {index[row]} (row {row}); "
+            f"fix it first with `trademl data validate {file} --repair OUT`"
+        )
+    if not index.is_monotonic_increasing:
+        row = int((index[1:] < index[:-1]).argmax()) + 1
+        raise DataError(
+            f"{file}: timestamps not sorted ({index[row]} at row {row} comes after "
+            f"{index[row - 1]}); fix it first with `trademl data validate {file} --repair OUT`"
+        )
+
+
 def splits(
     file: Path = typer.Argument(..., help="OHLCV file (CSV/Parquet) indexed by timestamp."),
     scheme: Scheme = typer.Option(Scheme.purged_kfold, help="Splitting scheme."),
@@ -49,6 +68,7 @@ def splits(
         problems = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
         raise SpecError(f"invalid options: {problems}") from None
     frame = load_ohlcv(file)
+    _check_time_order(frame.index, file)
     splitter = make_splitter(spec, horizon=horizon)
     table_data = fold_table(splitter, frame)
     table = Table(

@@ -4,11 +4,56 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from trademl.config._base import SpecModel
 
-__all__ = ["GateSpec", "PlausibilitySpec", "TrackingSpec"]
+__all__ = ["GateSpec", "PlausibilitySpec", "TrackingSpec", "model_name_problem"]
+
+
+# what MLflow can track to: databases (SQLAlchemy), a tracking server, a local folder
+TRACKING_SCHEMES = (
+    "sqlite", "postgresql", "mysql", "mssql", "http", "https", "file", "databricks",
+    "databricks-uc", "uc",
+)  # fmt: skip
+
+
+def check_tracking_uri(uri: str) -> str:
+    """``uri`` when MLflow can use it: a known scheme, or a plain path (a file store)."""
+    text = uri.strip()
+    if "${" in text:  # an ${ENV} reference: checked once resolved, at use time
+        return uri
+    if "://" in text:
+        scheme = text.split("://", 1)[0].split("+", 1)[0].lower()
+        if scheme not in TRACKING_SCHEMES:
+            raise ValueError(
+                f"tracking URI {text!r}: unknown scheme {scheme!r} "
+                f"(expected one of {', '.join(TRACKING_SCHEMES[:6])}, or a folder path)"
+            )
+    return uri
+
+
+def model_name_problem(name: object) -> str | None:
+    """Why ``name`` cannot be a registered model name, or None when it can.
+
+    ``/``, ``@`` and ``:`` would make ``NAME/VERSION`` and ``NAME@ALIAS`` ambiguous; a name
+    holding both quote kinds cannot be quoted in an MLflow filter; control characters
+    and surrounding spaces hide the name's real spelling.
+    """
+    if not isinstance(name, str) or not name.strip():
+        return "must be a non-empty string"
+    if name != name.strip():
+        return "must not start or end with spaces"
+    if any(ch in name for ch in "/@:"):
+        return "must not contain '/', '@' or ':' (they separate versions and aliases)"
+    if "'" in name and '"' in name:
+        return "must not contain both ' and \" (it could not be quoted in a registry search)"
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        return "must not contain control characters"
+    if len(name) > 256:
+        return f"must be at most 256 characters, got {len(name)}"
+    return None
+
 
 Threshold = float | Literal["champion"]
 
@@ -58,3 +103,16 @@ class TrackingSpec(SpecModel):
     gates: dict[str, GateSpec] = Field(default_factory=dict)
     # checked at every promotion, even with no gates: implausibly high accuracy / AUC
     plausibility: PlausibilitySpec = Field(default_factory=PlausibilitySpec)
+
+    @field_validator("uri")
+    @classmethod
+    def _known_scheme(cls, value: str | None) -> str | None:
+        return None if value is None else check_tracking_uri(value)
+
+    @field_validator("model_name")
+    @classmethod
+    def _registrable(cls, value: str | None) -> str | None:
+        problem = None if value is None else model_name_problem(value)
+        if problem:
+            raise ValueError(f"a model name {problem}")
+        return value

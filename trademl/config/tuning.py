@@ -79,7 +79,7 @@ ParamRange = Annotated[IntRange | FloatRange | CategoricalRange, Field(discrimin
 
 class TuningSpec(SpecModel):
     # 0 trials = no search: the model's params are used as they are
-    n_trials: int = Field(default=20, ge=0)
+    n_trials: int = Field(default=20, ge=0, le=1_000_000)
     timeout: float | None = Field(default=None, gt=0)
     sampler: Literal["tpe", "random", "grid", "cmaes", "nsga2"] = "tpe"
     # auto = median for one objective, none for several (Optuna cannot prune those)

@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import ValidationError
 
 from trademl.config.features import FeatureSpec, IndicatorSpec
@@ -65,12 +64,9 @@ def load_feature_spec(spec: Any) -> FeatureSpec:
     where = "features"
     if isinstance(spec, str | Path):
         path = Path(spec)
-        if not path.is_file():
-            raise SpecError(f"{path}: feature spec file not found")
-        try:
-            spec = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise SpecError(f"{path}: not valid YAML ({exc})") from None
+        from trademl.config import read_yaml
+
+        spec = read_yaml(path, what="feature spec") or {}
         where = f"{path}: features"
         if isinstance(spec, dict) and isinstance(spec.get("features"), dict):
             spec = spec["features"]
@@ -81,9 +77,9 @@ def load_feature_spec(spec: Any) -> FeatureSpec:
     except ValidationError as exc:
         from trademl.config import format_validation_error
 
-        raise SpecError(
-            f"{where}: invalid spec\n{format_validation_error(exc, 'features')}"
-        ) from None
+        problems = format_validation_error(exc, "features")
+        joiner = " " if "\n" not in problems else "\n"
+        raise SpecError(f"{where}: invalid spec:{joiner}{problems}") from None
 
 
 def _excluded(column: str, patterns: Iterable[str]) -> bool:

@@ -182,7 +182,8 @@ class TabularModel(BaseEstimator, ABC):
 
     # ---- persistence --------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
-        """Write the fitted model with its card to ``path`` (joblib); ``load(path)`` reads it."""
+        """Write the fitted model with its card to ``path`` (joblib) and its signed SHA-256
+        to ``path.sig``; ``load(path)`` checks both before unpickling."""
         import joblib
 
         from trademl import __version__
@@ -194,16 +195,74 @@ class TabularModel(BaseEstimator, ABC):
                 {"model": self, "card": self.card.to_dict(), "trademl_version": __version__},
                 temporary,
             )
+        _write_signature(path)
         return path
 
 
-def load(path: str | Path) -> TabularModel:
-    """Read a model written by ``TabularModel.save``."""
+_FILE_SUBJECT = "trademl-model-file"
+
+
+def _signature_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sig")
+
+
+def _file_manifest(path: Path) -> dict[str, str]:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return {"model": digest.hexdigest()}
+
+
+def _write_signature(path: Path) -> None:
+    import json
+
+    from trademl.package.signing import sign_manifest
+
+    manifest = _file_manifest(path)
+    record = {**manifest, "signature": sign_manifest(manifest, subject=_FILE_SUBJECT)}
+    _signature_path(path).write_text(json.dumps(record) + "\n", encoding="utf-8")
+
+
+def _check_signature(path: Path, *, allow_unsigned: bool) -> None:
+    import json
+
+    from trademl.package.signing import SignatureError, verify_manifest_signature
+
+    sig_path = _signature_path(path)
+    manifest = _file_manifest(path)
+    signature = None
+    if sig_path.is_file():
+        try:
+            record = json.loads(sig_path.read_text(encoding="utf-8"))
+            recorded, signature = {"model": record["model"]}, record["signature"]
+        except (ValueError, KeyError, TypeError):
+            raise SignatureError(f"{sig_path}: not a trademl signature file") from None
+        if recorded != manifest:
+            raise SignatureError(
+                f"{path}: SHA-256 differs from the one signed in {sig_path.name} "
+                "(the file was changed after saving); refusing to unpickle it"
+            )
+    verify_manifest_signature(
+        manifest,
+        signature,
+        subject=_FILE_SUBJECT,
+        label=str(path),
+        allow_unsigned=allow_unsigned,
+    )
+
+
+def load(path: str | Path, *, allow_unsigned: bool = False) -> TabularModel:
+    """Read a model written by ``TabularModel.save``, after checking its signed SHA-256
+    (``allow_unsigned`` accepts a file without a ``.sig``, with a warning)."""
     import joblib
 
     path = Path(path)
     if not path.is_file():
         raise TradeMLError(f"{path}: model file not found")
+    _check_signature(path, allow_unsigned=allow_unsigned)
     payload = joblib.load(path)
     if not isinstance(payload, dict) or "model" not in payload:
         raise TradeMLError(f"{path}: not a trademl model file")

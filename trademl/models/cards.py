@@ -96,4 +96,17 @@ def check_param(card: ModelCard, name: str, value: Any) -> str | None:
         return f"expected {info.type}"
     if info.choices is not None and value not in info.choices:
         return f"expected one of {list(info.choices)}"
+    if name in _AT_LEAST_ONE and info.type in ("int", "float") and value < 1:
+        return "must be at least 1"
+    if name in _POSITIVE and info.type in ("int", "float") and value <= 0:
+        return "must be greater than 0"
     return None
+
+
+# counts and rates no estimator accepts below these bounds (the library would fail inside
+# a tuning trial with a traceback that names neither the spec nor the field)
+_AT_LEAST_ONE = {
+    "n_estimators", "num_leaves", "max_iter", "min_child_samples", "max_bin",
+    "num_boost_round", "n_neighbors",
+}  # fmt: skip
+_POSITIVE = {"learning_rate", "subsample", "colsample_bytree", "eta", "C", "tol"}

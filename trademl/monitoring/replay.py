@@ -13,6 +13,7 @@ max(1, |baseline|)); any larger difference names a metric that is computed in tw
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -95,6 +96,8 @@ def registered_version(run_id: str, spec) -> tuple[str, str | None, str]:
     from mlflow.exceptions import MlflowException
 
     try:
+        if not re.fullmatch(r"[0-9a-fA-F]{32}", str(run_id)):
+            raise MlflowException(f"not an MLflow run id: {run_id!r}")
         versions = list(_client().search_model_versions(f"run_id = '{run_id}'"))
     except MlflowException as exc:
         logger.info("registry search for run %s failed: %s", run_id, exc)

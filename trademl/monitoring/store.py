@@ -60,12 +60,39 @@ def resolve_db_url(url: str | Path | None = None, *, spec: Any = None) -> str:
     monitoring = getattr(spec, "monitoring", spec)
     from_spec = getattr(monitoring, "db_url", None) if monitoring is not None else None
     chosen = str(url) if url else (os.environ.get(ENV_VAR) or from_spec)
+    if chosen and chosen == from_spec:
+        from trademl.config.secrets import resolve_env
+
+        chosen = resolve_env(str(from_spec), field="monitoring.db_url")
     if not chosen:
         return f"sqlite:///{Path.cwd() / DEFAULT_DB_FILE}"
     chosen = str(chosen)
     if "://" not in chosen:  # a bare path means a SQLite file
-        return f"sqlite:///{Path(chosen).resolve()}"
+        chosen = f"sqlite:///{Path(chosen).resolve()}"
+    _check_db_url(chosen)
     return chosen
+
+
+def _check_db_url(url: str) -> None:
+    """A one-line error for a URL SQLAlchemy cannot use, before any connection is tried."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    from trademl.config.secrets import redact_url
+    from trademl.errors import SpecError
+
+    try:
+        parsed = make_url(url)
+        parsed.get_dialect()
+    except (ArgumentError, NoSuchModuleError, ValueError):
+        scheme = url.split("://", 1)[0]
+        raise SpecError(
+            f"monitoring store {redact_url(url)}: unknown database scheme {scheme!r} "
+            "(expected sqlite:///PATH, postgresql://..., or a file path)"
+        ) from None
+    database = parsed.database or ""
+    if parsed.get_backend_name() == "sqlite" and database and Path(database).is_dir():
+        raise SpecError(f"monitoring store {database}: is a folder, not a SQLite file")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

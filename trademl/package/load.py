@@ -8,7 +8,6 @@ version was registered (or the model logged), and only then unpickled.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from trademl.package.model import ModelPackage
 __all__ = ["ModelRef", "load_model", "parse_model_uri"]
 
 RUN_MANIFEST_TAG = "trademl.sha256.{artifact}"
+RUN_SIGNATURE_TAG = "trademl.sha256.{artifact}.signature"
 _NAME = r"[^@/:]+"
 
 
@@ -57,7 +57,12 @@ def parse_model_uri(uri: str) -> ModelRef:
     )
 
 
-def _download_run_model(ref: ModelRef) -> tuple[Path, dict[str, str]]:
+def run_subject(run_id: str, artifact: str) -> str:
+    """What a run model's manifest signature is bound to."""
+    return f"runs:/{run_id}/{artifact}"
+
+
+def _download_run_model(ref: ModelRef, *, allow_unsigned: bool) -> tuple[Path, dict[str, str]]:
     import tempfile
 
     from mlflow.exceptions import MlflowException
@@ -76,6 +81,16 @@ def _download_run_model(ref: ModelRef) -> tuple[Path, dict[str, str]]:
             f"run {ref.run_id} has no SHA-256 manifest for its {ref.artifact!r} model "
             "(it was not logged by trademl run); refusing to unpickle it"
         )
+    from trademl.package.signing import verify_manifest_signature
+    from trademl.tracking.integrity import parse_manifest
+
+    manifest = parse_manifest(raw, where=f"run {ref.run_id}")
+    verify_manifest_signature(
+        manifest,
+        run.data.tags.get(RUN_SIGNATURE_TAG.format(artifact=ref.artifact)),
+        subject=run_subject(ref.run_id, ref.artifact),
+        allow_unsigned=allow_unsigned,
+    )
     folder = tempfile.mkdtemp(prefix="trademl-model-")
     try:
         local = _store.download_artifacts(
@@ -83,11 +98,18 @@ def _download_run_model(ref: ModelRef) -> tuple[Path, dict[str, str]]:
         )
     except (MlflowException, OSError):
         raise TrackingError(f"run {ref.run_id} has no {ref.artifact!r} model artifact") from None
-    return Path(local), json.loads(raw)
+    return Path(local), manifest
 
 
-def load_model(uri: str, *, tracking_uri: str | None = None) -> ModelPackage:
-    """The model package at ``uri``, its files checked against their SHA-256 manifest first."""
+def load_model(
+    uri: str, *, tracking_uri: str | None = None, allow_unsigned: bool = False
+) -> ModelPackage:
+    """The model package at ``uri``, its files checked against their SHA-256 manifest first.
+
+    The manifest must carry a valid HMAC signature (``trademl.package.signing``);
+    ``allow_unsigned`` accepts one without a signature, with a warning. There is no way
+    to skip the SHA-256 check: unpickling an unchecked file runs whatever it holds.
+    """
     import mlflow.pyfunc
 
     from trademl import tracking
@@ -103,12 +125,12 @@ def load_model(uri: str, *, tracking_uri: str | None = None) -> ModelPackage:
     ref = parse_model_uri(uri)
     tracking.configure() if tracking_uri is None else _configure_uri(tracking_uri)
     if ref.run_id:
-        local, manifest = _download_run_model(ref)
+        local, manifest = _download_run_model(ref, allow_unsigned=allow_unsigned)
         _compare(f"runs:/{ref.run_id}", ref.artifact, manifest, hash_directory(local))
     else:
         number = resolve_version(ref.name, alias=ref.alias, version=ref.version)
         local = download_version(ref.name, number)
-        verify(ref.name, number, path=local)
+        verify(ref.name, number, path=local, allow_unsigned=allow_unsigned)
     loaded = mlflow.pyfunc.load_model(str(local))
     package = getattr(loaded.unwrap_python_model(), "model", None)
     if not isinstance(package, ModelPackage):

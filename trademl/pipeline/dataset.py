@@ -83,8 +83,21 @@ def load_frames(spec: ExperimentSpec, base_dir: Path | None = None) -> dict[str,
             # real exchange outages: features and labels work by bar position, so they stay
             gap = next(p for p in problems if p["kind"] == "gaps")
             logger.warning("%s: %s (kept as they are)", symbol, gap["message"])
+        _refuse_constant_prices(spec, symbol, frame)
     _check_lengths(spec, frames)
     return frames
+
+
+def _refuse_constant_prices(spec: ExperimentSpec, symbol: str, frame: pd.DataFrame) -> None:
+    """Flat prices give one label class and all-NaN features: fail here, naming the data,
+    not inside a tuning trial."""
+    close = frame["close"]
+    if len(close) and close.nunique(dropna=True) <= 1:
+        source = spec.data.path or spec.data.sample or symbol
+        raise DataError(
+            f"{source}: {symbol} close is constant ({close.iloc[0]:g}) over all {len(close):,} "
+            "bars; there is nothing to learn from flat prices"
+        )
 
 
 def holdout_start(spec: ExperimentSpec) -> pd.Timestamp | None:

@@ -44,7 +44,8 @@ def _log_package(package: ModelPackage, dataset: Dataset, metrics: dict, run_id:
     """The package as the run's ``model`` (pyfunc) with its card and a run-level manifest."""
     from trademl import tracking
     from trademl.models.registry import card
-    from trademl.package.load import RUN_MANIFEST_TAG
+    from trademl.package.load import RUN_MANIFEST_TAG, RUN_SIGNATURE_TAG, run_subject
+    from trademl.package.signing import sign_manifest
     from trademl.tracking import _store
     from trademl.tracking.artifacts import MODEL
     from trademl.tracking.integrity import hash_directory
@@ -64,7 +65,10 @@ def _log_package(package: ModelPackage, dataset: Dataset, metrics: dict, run_id:
     with tempfile.TemporaryDirectory(prefix="trademl-manifest-") as folder:
         local = _store.download_artifacts(artifact_uri=f"runs:/{run_id}/{MODEL}", dst_path=folder)
         manifest = hash_directory(local)
-    _store.client().set_tag(run_id, RUN_MANIFEST_TAG.format(artifact=MODEL), json.dumps(manifest))
+    client = _store.client()
+    client.set_tag(run_id, RUN_MANIFEST_TAG.format(artifact=MODEL), json.dumps(manifest))
+    signature = sign_manifest(manifest, subject=run_subject(run_id, MODEL))
+    client.set_tag(run_id, RUN_SIGNATURE_TAG.format(artifact=MODEL), signature)
 
 
 def log_run(

@@ -16,6 +16,7 @@ import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from trademl.config.secrets import redact_url
 from trademl.errors import TradeMLError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -77,12 +78,14 @@ def _check_database(url: str, setting: str) -> None:
     try:
         engine = sa.create_engine(url)
     except Exception as exc:  # noqa: BLE001 - unknown dialect, missing driver, bad URL
-        raise StoreError(f"{setting} {url}: not a database URL ({_one_line(exc)})") from None
+        raise StoreError(
+            f"{setting} {redact_url(url)}: not a database URL ({_one_line(exc)})"
+        ) from None
     try:
         with engine.connect() as connection:
             connection.execute(sa.text("SELECT 1"))
     except Exception as exc:  # noqa: BLE001 - drivers raise many unrelated types
-        raise StoreError(f"{setting} {url}: unreachable ({_one_line(exc)})") from None
+        raise StoreError(f"{setting} {redact_url(url)}: unreachable ({_one_line(exc)})") from None
     finally:
         engine.dispose()
 
@@ -105,9 +108,13 @@ def _check_tracking(spec: ExperimentSpec) -> str:
         try:
             response = httpx.get(f"{uri.rstrip('/')}/health", timeout=_TIMEOUT)
         except httpx.HTTPError as exc:
-            raise StoreError(f"{setting} {uri}: unreachable ({_one_line(exc)})") from None
+            raise StoreError(
+                f"{setting} {redact_url(uri)}: unreachable ({_one_line(exc)})"
+            ) from None
         if response.status_code != 200:
-            raise StoreError(f"{setting} {uri}: /health answered {response.status_code}")
+            raise StoreError(
+                f"{setting} {redact_url(uri)}: /health answered {response.status_code}"
+            )
         return uri
     elif scheme in _DATABASE_SCHEMES:
         _check_database(uri, setting)
@@ -115,7 +122,7 @@ def _check_tracking(spec: ExperimentSpec) -> str:
         _check_folder(Path(uri.removeprefix("file://")).expanduser(), setting)
     else:
         raise StoreError(
-            f"{setting} {uri}: unknown store scheme {scheme!r}; use sqlite:///FILE, "
+            f"{setting} {redact_url(uri)}: unknown store scheme {scheme!r}; use sqlite:///FILE, "
             "http(s)://HOST:PORT (a tracking server) or postgresql://..."
         )
     artifacts = Path(spec.tracking.artifact_root or DEFAULT_ARTIFACT_DIR).expanduser().resolve()
@@ -133,7 +140,7 @@ def _check_monitoring(spec: ExperimentSpec) -> str:
     try:
         parsed = sa.make_url(url)
     except sa.exc.ArgumentError:
-        raise StoreError(f"{setting}: cannot parse {url!r}") from None
+        raise StoreError(f"{setting}: cannot parse {redact_url(url)!r}") from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database not in (None, "", ":memory:"):
             _check_sqlite_file(Path(parsed.database), setting)

@@ -21,7 +21,7 @@ import pandas as pd
 
 from trademl.errors import DataError
 
-__all__ = ["BUILTIN_INPUTS", "build_inputs", "log_returns"]
+__all__ = ["BUILTIN_INPUTS", "build_inputs", "log_returns", "refuse_constant_inputs"]
 
 BUILTIN_INPUTS = ("log_return", "volatility", "volume_z", "range", "momentum")
 _NEEDS = {
@@ -89,3 +89,15 @@ def build_inputs(
             columns[name] = series.astype(float)
     out = pd.DataFrame(columns, index=frame.index)
     return out.replace([np.inf, -np.inf], np.nan)
+
+
+def refuse_constant_inputs(inputs: pd.DataFrame) -> None:
+    """A fit on an input that never moves (flat prices) would "find" regimes in noise-free
+    nothing and report them as converged: refuse it, naming the input."""
+    for name in inputs.columns:
+        values = inputs[name].dropna()
+        if len(values) >= 2 and float(values.max() - values.min()) == 0.0:
+            raise DataError(
+                f"regime input {name!r} is constant ({float(values.iloc[0]):g}) over all "
+                f"{len(values):,} bars (flat prices?): there are no regimes to find"
+            )

@@ -20,7 +20,7 @@ from trademl._io import atomic_write_text
 from trademl.errors import DataError
 from trademl.regimes import _gaussian_hmm as ghmm
 from trademl.regimes._base import RegimeDetector
-from trademl.regimes._inputs import build_inputs, log_returns
+from trademl.regimes._inputs import build_inputs, log_returns, refuse_constant_inputs
 from trademl.regimes._naming import regime_names
 
 __all__ = ["HMMRegimeDetector"]
@@ -144,6 +144,7 @@ class HMMRegimeDetector(RegimeDetector):
         """Fit on ``frame`` (candles and/or feature columns, in time order). ``y`` is ignored."""
         counts = self._candidate_counts()
         raw = build_inputs(frame, list(self.features), int(self.window), int(self.trend_window))
+        refuse_constant_inputs(raw)
         self.feature_names_in_ = list(raw.columns)
         self.input_mean_ = raw.mean()
         self.input_scale_ = raw.std().replace(0.0, 1.0).fillna(1.0)

@@ -44,8 +44,17 @@ def _absolute_sqlite(uri: str) -> str:
 
 def resolve_uri(spec: TrackingSpec | None = None) -> str:
     """The store URI ``configure`` would use, without touching it (see ``configure``)."""
+    from trademl.config.secrets import resolve_env
+    from trademl.config.tracking import check_tracking_uri
+    from trademl.errors import SpecError
+
     spec = spec if spec is not None else TrackingSpec()
-    uri = spec.uri or os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{DEFAULT_DB}"
+    spec_uri = resolve_env(spec.uri, field="tracking.uri")
+    uri = spec_uri or os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{DEFAULT_DB}"
+    try:
+        check_tracking_uri(uri)
+    except ValueError as exc:
+        raise SpecError(str(exc)) from None
     return _absolute_sqlite(uri.strip())
 
 

@@ -14,11 +14,21 @@ from mlflow.exceptions import MlflowException
 from trademl.tracking import _store
 from trademl.tracking.errors import IntegrityError, TrackingError
 
-__all__ = ["MANIFEST_TAG", "download_version", "hash_directory", "load_model", "verify"]
+__all__ = [
+    "MANIFEST_TAG",
+    "SIGNATURE_TAG",
+    "download_version",
+    "hash_directory",
+    "load_model",
+    "sign_version",
+    "verify",
+]
 
 log = logging.getLogger(__name__)
 
 MANIFEST_TAG = "trademl.sha256"
+# HMAC of the manifest (trademl.package.signing): a re-tagged manifest does not match it
+SIGNATURE_TAG = "trademl.sha256.signature"
 # MLflow itself rewrites this file on every download of a models:/ URI (name and version)
 _VOLATILE_FILES = {"registered_model_meta"}
 _CHUNK = 1 << 20
@@ -56,7 +66,28 @@ def download_version(name: str, version: int | str, dst: str | Path | None = Non
     return Path(_store.download_artifacts(artifact_uri=uri, dst_path=str(target)))
 
 
-def recorded_manifest(name: str, version: int | str) -> dict[str, str]:
+def version_subject(name: str, version: int | str) -> str:
+    """What a version's manifest signature is bound to (a copied tag fits no other version)."""
+    return f"models:/{name}/{int(version)}"
+
+
+def sign_version(name: str, version: int | str, manifest: dict[str, str]) -> None:
+    """Record ``manifest`` and its signature on a version (registration does this)."""
+    from trademl.package.signing import sign_manifest
+
+    client = _store.client()
+    signature = sign_manifest(manifest, subject=version_subject(name, version))
+    client.set_model_version_tag(name, str(version), MANIFEST_TAG, json.dumps(manifest))
+    client.set_model_version_tag(name, str(version), SIGNATURE_TAG, signature)
+
+
+def recorded_manifest(
+    name: str, version: int | str, *, allow_unsigned: bool = False
+) -> tuple[dict[str, str], bool]:
+    """The version's manifest and whether it is signed, its signature checked (see
+    ``trademl.package.signing``)."""
+    from trademl.package.signing import verify_manifest_signature
+
     mv = _model_version(name, version)
     raw = mv.tags.get(MANIFEST_TAG)
     if not raw:
@@ -64,7 +95,26 @@ def recorded_manifest(name: str, version: int | str) -> dict[str, str]:
             f"model {name} v{version} has no SHA-256 manifest (tag {MANIFEST_TAG}); "
             "it was not registered with trademl.tracking.register_model"
         )
-    return json.loads(raw)
+    manifest = parse_manifest(raw, where=f"model {name} v{version}")
+    signed = verify_manifest_signature(
+        manifest,
+        mv.tags.get(SIGNATURE_TAG),
+        subject=version_subject(name, version),
+        allow_unsigned=allow_unsigned,
+    )
+    return manifest, signed
+
+
+def parse_manifest(raw: str, *, where: str) -> dict[str, str]:
+    try:
+        manifest = json.loads(raw)
+    except json.JSONDecodeError:
+        manifest = None
+    if not isinstance(manifest, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in manifest.items()
+    ):
+        raise IntegrityError(f"{where}: its SHA-256 manifest is not a JSON object of digests")
+    return manifest
 
 
 def _compare(name: str, version: int | str, recorded: dict, actual: dict) -> None:
@@ -84,15 +134,30 @@ def _compare(name: str, version: int | str, recorded: dict, actual: dict) -> Non
         )
 
 
-def verify(name: str, version: int | str, *, path: str | Path | None = None) -> dict[str, Any]:
-    """Check a version's files against its recorded SHA-256 manifest; raise ``IntegrityError``.
+def verify(
+    name: str,
+    version: int | str,
+    *,
+    path: str | Path | None = None,
+    allow_unsigned: bool = False,
+) -> dict[str, Any]:
+    """Check a version's manifest signature and its files against the manifest; raise
+    ``IntegrityError`` (``SignatureError`` for a missing or wrong signature).
 
     ``path`` checks an already downloaded copy instead of downloading one.
+    ``allow_unsigned`` accepts a version without a signature (with a warning); a signature
+    that does not match is refused regardless.
     """
-    recorded = recorded_manifest(name, version)
+    recorded, signed = recorded_manifest(name, version, allow_unsigned=allow_unsigned)
     local = Path(path) if path is not None else download_version(name, version)
     _compare(name, version, recorded, hash_directory(local))
-    return {"name": name, "version": int(version), "files": len(recorded), "path": str(local)}
+    return {
+        "name": name,
+        "version": int(version),
+        "files": len(recorded),
+        "signed": signed,
+        "path": str(local),
+    }
 
 
 def resolve_version(name: str, *, alias: str | None = None, version: int | None = None) -> int:
@@ -113,18 +178,32 @@ def load_model(
     alias: str | None = "champion",
     version: int | None = None,
     check_integrity: bool = True,
+    allow_unsigned: bool = False,
 ):
     """Load a registered version as an ``mlflow.pyfunc`` model, verified before unpickling.
 
     The files are copied to a private folder, hashed there and loaded from there, so
-    what is verified is exactly what is loaded.
+    what is verified is exactly what is loaded. ``allow_unsigned`` accepts a version whose
+    manifest has no signature; ``check_integrity=False`` skips every check and says so
+    with an ``UnsignedModelWarning`` (unpickling runs whatever code the file holds).
     """
+    import warnings
+
     import mlflow.pyfunc
+
+    from trademl.package.signing import UnsignedModelWarning
 
     number = resolve_version(name, alias=alias, version=version)
     local = download_version(name, number)
     if check_integrity:
-        verify(name, number, path=local)
+        verify(name, number, path=local, allow_unsigned=allow_unsigned)
+    else:
+        text = (
+            f"model {name} v{number}: loading WITHOUT any integrity or signature check "
+            "(check_integrity=False); its pickle runs whatever code it holds"
+        )
+        log.warning(text)
+        warnings.warn(text, UnsignedModelWarning, stacklevel=2)
     model = mlflow.pyfunc.load_model(str(local))
     log.info("loaded model %s v%s from %s", name, number, local)
     return model

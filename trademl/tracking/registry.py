@@ -17,7 +17,7 @@ from typing import Any, Literal
 import mlflow
 from mlflow.exceptions import MlflowException
 
-from trademl.config.tracking import PlausibilitySpec
+from trademl.config.tracking import PlausibilitySpec, model_name_problem
 from trademl.tracking import _store
 from trademl.tracking.errors import PromotionRefused, TrackingError
 from trademl.tracking.gates import (
@@ -26,7 +26,7 @@ from trademl.tracking.gates import (
     describe_failures,
     plausibility_of_run,
 )
-from trademl.tracking.integrity import MANIFEST_TAG, download_version, hash_directory
+from trademl.tracking.integrity import download_version, hash_directory, sign_version
 from trademl.tracking.model_logging import model_uri_of_run
 
 __all__ = [
@@ -58,6 +58,16 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def name_filter(name: str) -> str:
+    """``name = '...'`` for an MLflow search, quoted with the quote the name does not use
+    (MLflow's filter grammar has no escapes); a name with both is refused."""
+    problem = model_name_problem(name)
+    if problem:
+        raise TrackingError(f"model name {name!r} {problem}")
+    quote = '"' if "'" in name else "'"
+    return f"name = {quote}{name}{quote}"
+
+
 def _alias_version(name: str, alias: str) -> int | None:
     try:
         return int(_store.client().get_model_version_by_alias(name, alias).version)
@@ -77,7 +87,7 @@ def _get_version(name: str, version: int | str):
     except MlflowException:
         pass
     try:
-        known = sorted(int(v.version) for v in client.search_model_versions(f"name='{name}'"))
+        known = sorted(int(v.version) for v in client.search_model_versions(name_filter(name)))
     except MlflowException:
         known = []
     if not known:
@@ -98,8 +108,9 @@ def register_model(
     The new version starts in ``development``; its parent is the champion at this
     moment (else the latest version). The SHA-256 of every file is recorded on it.
     """
-    if not name or not name.strip():
-        raise ValueError(f"model name must be a non-empty string, got {name!r}")
+    problem = model_name_problem(name)
+    if problem:
+        raise TrackingError(f"model name {name!r} {problem}")
     client = _store.client()
     model_uri = model_uri_of_run(run_id, artifact_name)
     run = client.get_run(run_id)
@@ -122,9 +133,9 @@ def register_model(
     version = int(mv.version)
     if description:
         client.update_model_version(name, str(version), description=description)
-    # hash what the registry now serves for this version, then record it
+    # hash what the registry now serves for this version, then record and sign it
     manifest = hash_directory(download_version(name, version))
-    client.set_model_version_tag(name, str(version), MANIFEST_TAG, json.dumps(manifest))
+    sign_version(name, version, manifest)
     log.info(
         "registered %s v%d from run %s (%d files hashed)", name, version, run_id, len(manifest)
     )
@@ -133,7 +144,7 @@ def register_model(
 
 def _search_versions(name: str) -> list:
     try:
-        return list(_store.client().search_model_versions(f"name='{name}'"))
+        return list(_store.client().search_model_versions(name_filter(name)))
     except MlflowException:
         return []
 

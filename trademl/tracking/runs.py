@@ -18,6 +18,7 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.utils.validation import MAX_METRICS_PER_BATCH, MAX_PARAMS_TAGS_PER_BATCH
 
 from trademl import __version__
+from trademl.config.secrets import redact_spec
 from trademl.tracking import _store
 from trademl.tracking.artifacts import SPEC as SPEC_ARTIFACT
 from trademl.tracking.errors import TrackingError
@@ -114,7 +115,8 @@ def start_run(
         **_provenance_tags(spec), "trademl.kind": "experiment", **owner_tags(), **extra_tags,
     }  # fmt: skip
     with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=run_tags) as run:
-        spec_dict = spec.model_dump(mode="json")
+        # secrets stay ${VAR} references; a literal one is stored as *** (never its value)
+        spec_dict = redact_spec(spec.model_dump(mode="json"))
         log_params(flatten_params(spec_dict), run_id=run.info.run_id)
         mlflow.log_text(yaml.safe_dump(spec_dict, sort_keys=False), SPEC_ARTIFACT)
         mlflow.log_dict(package_versions(), PACKAGES_ARTIFACT)

@@ -7,6 +7,8 @@ import logging
 import time
 from dataclasses import dataclass
 
+from trademl.config.secrets import redact_text
+
 __all__ = ["AlertChannel", "AlertMessage", "DeliveryError"]
 
 logger = logging.getLogger(__name__)
@@ -57,6 +59,10 @@ class AlertChannel(abc.ABC):
     def send(self, message: AlertMessage) -> None:
         """Deliver once or raise; must give up within ``timeout`` seconds."""
 
+    def secrets(self) -> list[str]:
+        """Values that must never appear in a log line or an error (password, token URL)."""
+        return []
+
     def deliver(self, message: AlertMessage) -> int:
         """``send`` with retries and exponential backoff; returns the attempts used."""
         attempts = self.retries + 1
@@ -65,12 +71,14 @@ class AlertChannel(abc.ABC):
                 self.send(message)
                 return attempt
             except Exception as exc:  # noqa: BLE001 - any failure is retried, then reported
+                # an HTTP error names its URL, which may carry the webhook's token
+                first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                reason = redact_text(f"{type(exc).__name__}: {first_line}", self.secrets())
                 logger.warning(
-                    "%s attempt %d/%d failed: %s", type(self).__name__, attempt, attempts, exc
+                    "%s attempt %d/%d failed: %s", type(self).__name__, attempt, attempts, reason
                 )
                 if attempt == attempts:
-                    raise DeliveryError(
-                        f"{type(self).__name__}: {type(exc).__name__}: {exc}"
-                    ) from exc
+                    # not chained: the original exception's text holds the secret
+                    raise DeliveryError(f"{type(self).__name__}: {reason}") from None
                 time.sleep(self.backoff * 2 ** (attempt - 1))
         return attempts  # pragma: no cover

@@ -37,6 +37,9 @@ class EmailChannel(AlertChannel):
         self.retries = retries
         self.backoff = backoff
 
+    def secrets(self) -> list[str]:
+        return [self.password] if self.password else []
+
     def send(self, message: AlertMessage) -> None:
         if not self.recipients:
             raise ValueError("email channel: recipients is empty")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+
+from trademl.config.secrets import redact_text
 from trademl.monitoring.alerts.channels._base import AlertChannel, AlertMessage
 
 __all__ = ["SlackWebhookChannel", "WebhookChannel"]
@@ -11,6 +14,20 @@ _SLACK_EMOJI = {
     "warning": ":warning:",
     "critical": ":rotating_light:",
 }
+
+
+class _RedactUrls(logging.Filter):
+    """httpx logs every request with its full URL (at INFO): cut the token-bearing part."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact_text(record.getMessage())
+        record.args = None
+        return True
+
+
+# added once: httpx's logger is process-wide, and a webhook URL is a credential
+if not any(isinstance(f, _RedactUrls) for f in logging.getLogger("httpx").filters):
+    logging.getLogger("httpx").addFilter(_RedactUrls())
 
 
 class WebhookChannel(AlertChannel):
@@ -33,6 +50,9 @@ class WebhookChannel(AlertChannel):
 
     def payload(self, message: AlertMessage) -> dict:
         return message.to_dict()
+
+    def secrets(self) -> list[str]:
+        return [self.url, *(self.headers or {}).values()]
 
     def send(self, message: AlertMessage) -> None:
         import httpx
