@@ -44,7 +44,8 @@ def _blocked(tmp_path) -> str:
 CASES = {
     "tracking folder": ({"tracking": {"uri": "sqlite:///{blocked}/mlruns.db"}}, "tracking.uri"),
     "tracking server down": ({"tracking": {"uri": "http://127.0.0.1:{port}"}}, "unreachable"),
-    "tracking scheme": ({"tracking": {"uri": "notascheme://x"}}, "tracking.uri notascheme://x"),
+    # refused when the spec loads, before the store check
+    "tracking scheme": ({"tracking": {"uri": "notascheme://x"}}, "notascheme://x"),
     "artifact root": (
         {"tracking": {"uri": "{store}", "artifact_root": "{blocked}/art"}},
         "tracking.artifact_root",

@@ -136,7 +136,10 @@ def _check_monitoring(spec: ExperimentSpec) -> str:
     from trademl.monitoring import resolve_db_url
 
     setting = "monitoring.db_url"
-    url = resolve_db_url(spec=spec.monitoring)
+    try:
+        url = resolve_db_url(spec=spec.monitoring)
+    except ValueError as exc:  # an unusable URL: name the setting it came from
+        raise StoreError(f"{setting}: {_one_line(exc)}") from None
     try:
         parsed = sa.make_url(url)
     except sa.exc.ArgumentError:
