@@ -258,7 +258,7 @@ def status(db: str = DB_OPTION, spec_path: Path = SPEC_OPTION) -> None:
         "active alerts",
         "reasons",
     ):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column == "active alerts")
     known = {m for m, _ in store.models()}
     rows = {r["model"]: r for r in health.to_dict(orient="records")}
     for model in sorted(known | set(rows)):
