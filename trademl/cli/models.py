@@ -130,8 +130,11 @@ def promote_command(
     gates = load_spec(spec).tracking.gates if spec is not None else None
     outcome = promote(name, version, gates, stage=to, reason=reason, force=force)
     source = f"from {spec}" if spec is not None else "logged by the version's run"
-    if not outcome["gates"]:
-        console.print(f"  no quality gates {source}")
+    console.print(
+        f"  quality gates {source}:" if outcome["gates"] else f"  no quality gates {source}",
+        highlight=False,
+        soft_wrap=True,
+    )
     for gate in outcome["gates"]:
         threshold = gate["threshold"]
         shown = f"{threshold:.6g}" if isinstance(threshold, float) else threshold
@@ -139,8 +142,7 @@ def promote_command(
         value = "n/a" if gate["value"] is None else f"{gate['value']:.6g}"
         verdict = "[green]passed[/]" if gate["passed"] else "[bold red]failed[/]"
         console.print(
-            f"  gate {gate['gate']} {gate['bound']} {shown}{note} ({source}): value {value} "
-            f"{verdict}",
+            f"  gate {gate['gate']} {gate['bound']} {shown}{note}: value {value} {verdict}",
             highlight=False,
         )
     if outcome["forced"]:
