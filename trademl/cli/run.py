@@ -39,8 +39,6 @@ def run_command(
     for item, text in summary_notes(result):
         style = "bold red" if item == "DEGENERATE MODEL" else "bold"
         console.print(f"[{style}]{item}[/]: {text}", highlight=False, soft_wrap=False)
-    if result.run_id:
-        console.print(f"run id: [bold]{result.run_id}[/]  (tracking: {result.tracking_uri})")
 
 
 def models_cards(

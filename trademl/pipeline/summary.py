@@ -44,7 +44,13 @@ def summary_rows(result: RunResult) -> list[tuple[str, str, str]]:
     from trademl.pipeline.dataset import describe_warmup
 
     rows = [
-        ("run id", result.run_id or "(tracking disabled)", ""),
+        (
+            "run id",
+            f"{result.run_id} (tracking: {result.tracking_uri})"
+            if result.run_id
+            else "(tracking disabled)",
+            "",
+        ),
         (
             "model",
             f"{result.model_name} v{result.model_version}" if result.model_version else "-",
@@ -80,7 +86,7 @@ def _is_note(item: str) -> bool:
     return item in _NOTES or item.startswith("warm-up")
 
 
-_NOTES = ("promotion", "DEGENERATE MODEL", "best params")
+_NOTES = ("run id", "promotion", "DEGENERATE MODEL", "best params")
 
 
 def summary_notes(result: RunResult) -> list[tuple[str, str]]:
