@@ -76,19 +76,34 @@ def test_run_check_finds_decay_and_drift_and_alerts_once(monitored):
 def test_cli_check_status_and_alerts(monitored, cli):
     store, db = monitored
     code, out, err = cli("monitor", "check", "--model", "btc-dir", "--since", "3000d")
-    assert code == 0, err
+    # findings exit 3, so cron or CI can gate on the check
+    assert code == 3, err
     assert "FAILING" in out and "accuracy" in out and "DRIFT" in out
     assert "accuracy_collapse: opened" in out
     code, out, _ = cli("monitor", "check", "--model", "btc-dir", "--since", "3000d", "--json")
     payload = json.loads(out)
+    assert code == 3
     assert payload["status"] == "failing" and payload["drift"]["n_features"] == 8
+    code, out, _ = cli("monitor", "check", "--model", "btc-dir", "--since", "3000d", "--no-fail")
+    assert code == 0 and "FAILING" in out
     code, out, _ = cli("monitor", "status")
     assert code == 0 and "btc-dir" in out and "failing" in out
     code, out, _ = cli("alerts", "list", "--json")
     alerts = json.loads(out)
     critical = next(a for a in alerts if a["rule"] == "accuracy_collapse")
+    n_active = len(alerts)
     code, out, _ = cli("alerts", "ack", str(critical["id"]), "--by", "alice")
     assert code == 0 and "acknowledged by alice" in out
+    # an acknowledged alert stays active: listed by default, counted by monitor status
+    code, out, _ = cli("alerts", "list", "--json")
+    listed = {a["id"]: a["state"] for a in json.loads(out)}
+    assert len(listed) == n_active and listed[critical["id"]] == "acknowledged"
+    code, out, _ = cli("monitor", "status")
+    assert f"{n_active} (1 acked)" in out
+    code, out, _ = cli("alerts", "list", "--state", "open", "--json")
+    assert critical["id"] not in {a["id"] for a in json.loads(out)}
+    code, out, _ = cli("alerts", "ack", "--help")
+    assert "stays active until resolved" in " ".join(out.split())
     code, _, err = cli("alerts", "ack", str(critical["id"]), "--by", "bob")
     assert code == 2 and "already acknowledged by alice" in err
     code, out, _ = cli(
@@ -104,11 +119,12 @@ def test_cli_check_status_and_alerts(monitored, cli):
 
 def test_cli_errors_are_one_line(monitored, cli, tmp_path):
     code, _, err = cli("monitor", "check", "--model", "nope")
-    assert code == 2 and "no predictions stored for model 'nope' (known: btc-dir)" in err
+    assert code == 2 and "no model named 'nope' in the store (models: btc-dir)" in err
     code, _, err = cli("monitor", "check", "--model", "btc-dir", "--since", "soon")
     assert code == 2 and "since" in err
     code, _, err = cli("alerts", "list", "--state", "closed")
-    assert code == 2 and "alert state" in err
+    assert code == 2
+    assert "--state 'closed' is not a state; choose from active, open, acknowledged" in err
     bad_rules = tmp_path / "r.yaml"
     bad_rules.write_text("rules:\n  - name: x\n    when: a >> 1\n")
     code, _, err = cli("monitor", "check", "--model", "btc-dir", "--rules", bad_rules)
@@ -120,13 +136,29 @@ def test_cli_drift_between_two_files(tmp_path, btc_features, cli):
     btc_features.loc["2019"].to_csv(ref)
     btc_features.loc["2021"].to_parquet(cur)
     code, out, err = cli("monitor", "drift", ref, cur)
-    assert code == 0, err
+    assert code == 3, err  # drift found
     assert "vol_24h" in out and "DRIFT" in out
+    code, out, _ = cli("monitor", "drift", ref, cur, "--no-fail")
+    assert code == 0 and "DRIFT" in out
     code, out, _ = cli("monitor", "drift", ref, ref, "--json")
     payload = json.loads(out)
+    assert code == 0
     assert payload["n_drifted"] == 0 and payload["drift_detected"] is False
     code, _, err = cli("monitor", "drift", ref, tmp_path / "missing.csv")
     assert code == 2 and "missing.csv: file not found" in err
+
+
+def test_check_of_a_model_with_a_reference_but_no_prediction(tmp_path, btc_features, cli):
+    db = tmp_path / "fresh.db"
+    store = open_store(db)
+    features = btc_features.loc["2019-01"]
+    register_reference(store, model="fresh", version="1", features=features,
+                       baseline={"accuracy": 0.55})  # fmt: skip
+    store.close()
+    code, _, err = cli("monitor", "check", "--model", "fresh", "--db", db)
+    assert code == 2
+    assert "model 'fresh' (v1) has a reference but no prediction logged yet" in err
+    assert "known" not in err
 
 
 def test_silence_raises_the_no_predictions_alert(monitored):

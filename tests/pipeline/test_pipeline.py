@@ -164,7 +164,7 @@ def test_multi_symbol_pooled_and_per_symbol(tmp_path, monkeypatch, shared_data):
         ({"labels": {"kind": "forward_return"}}, SpecError, "set model.task: regression"),
         ({"tuning": {"metric": "rmse"}}, SpecError, "'rmse' needs a regression target"),
         (
-            {"validation": {"holdout_fraction": 0.0, "holdout_start": "2030-01-01"}},
+            {"validation": {"holdout_fraction": None, "holdout_start": "2030-01-01"}},
             SpecError,
             "validation.holdout_start=2030-01-01 00:00 is outside the data: BTCUSDT covers",
         ),
@@ -276,7 +276,7 @@ def test_holdout_from_a_date(tmp_path, tracking_dir):
         tmp_path,
         tracking_dir,
         name="pipeline-holdout-date",
-        validation={"holdout_fraction": 0.0, "holdout_start": "2026-05-20"},
+        validation={"holdout_fraction": None, "holdout_start": "2026-05-20"},
         tuning={"n_trials": 2},
     )
     result = run(spec, progress=False)

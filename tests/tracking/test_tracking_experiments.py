@@ -137,6 +137,22 @@ def test_experiments_commands(cli, store, study):
     code, out, err = cli("experiments", "compare", "study", "-m", "sharpe", "-t", uri)
     assert code == 0, err
     assert "4 runs of study" in out and "1.4" in out and "xgboost" in out
+
+
+def test_compare_across_experiments_fits_80_columns(cli, store, study):
+    other = _log_study("study-b")
+    frame = compare_runs(["study", "study-b"])
+    assert len(frame) == 8 and set(frame["experiment"]) == {"study", "study-b"}
+    uri = store["uri"]
+    code, out, err = cli("experiments", "compare", "study", "study-b", "-t", uri)
+    assert code == 0, err
+    assert max(len(line) for line in out.splitlines()) <= 80  # the test console is 80 wide
+    assert "8 runs of study, study-b (runs 1-" in out
+    assert other[0][:8] in out and "model.kind" in out and "sharpe" in out
+    # a param every run shares says nothing: left out by default, shown with --all
+    assert "tracking.enabled" not in out
+    code, out, _ = cli("experiments", "compare", "study", "--all", "-t", uri)
+    assert "tracking.enabled" in out
     code, out, err = cli("experiments", "best", "study", "--metric", "sharpe", "-t", uri)
     assert code == 0, err
     assert f"best run by sharpe (max): {study[1]} 'xgboost' sharpe=1.4" in out

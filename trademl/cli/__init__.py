@@ -17,6 +17,7 @@ from trademl.cli import (
     backtest,
     data,
     demo,
+    examples,
     experiments,
     features,
     models,
@@ -63,6 +64,7 @@ def _root(
 for _module in (
     data,
     demo,
+    examples,
     features,
     validate_cmds,
     experiments,
@@ -95,16 +97,37 @@ def _describe_os_error(exc: OSError) -> str | None:
     return None
 
 
+def _usage_error(exc) -> int:
+    """A usage error as the one red line every other error is (not typer's box)."""
+    # typer vendors click privately; its errors share the public TyperException base
+    if type(exc).__name__ == "NoArgsIsHelpError":
+        typer.echo(exc.ctx.get_help())  # `trademl models` alone: show what it offers
+        return exc.exit_code
+    hint = ""
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None:
+        hint = f" (see '{ctx.command_path} --help')"
+    err_console.print(
+        f"[bold red]error:[/] {exc.format_message()}{hint}", highlight=False, soft_wrap=True
+    )
+    return exc.exit_code
+
+
 def run_cli(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit code (tests call this directly)."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     command = typer.main.get_command(app)
     try:
-        # standalone mode: click shows usage errors itself (exit 2) and exits via SystemExit
-        command.main(args=args, prog_name="trademl", standalone_mode=True)
+        # not standalone: usage errors come back here and are shown as one line
+        code = command.main(args=args, prog_name="trademl", standalone_mode=False)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except typer.TyperException as exc:
+        return _usage_error(exc)
+    except typer.Abort:
+        err_console.print("[bold red]error:[/] aborted", highlight=False)
+        return 1
     except (TradeMLError, ValueError, OSError) as exc:
         if debug:
             raise
@@ -129,7 +152,7 @@ def run_cli(argv: list[str] | None = None) -> int:
             soft_wrap=True,
         )
         return 1
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 def main() -> None:

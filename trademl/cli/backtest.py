@@ -103,6 +103,18 @@ def _write_outputs(result, out: Path, summary: dict) -> None:
     atomic_write_text(out / "summary.json", json.dumps(clean, indent=2))
 
 
+def _run_warnings(run_id: str) -> list[str]:
+    """What the run recorded against trusting its figures (a degenerate model)."""
+    from trademl.pipeline.degenerate import DEGENERATE_TAG, REASONS_TAG
+    from trademl.tracking import _store
+
+    _store.configure()
+    tags = _store.client().get_run(run_id).data.tags
+    if tags.get(DEGENERATE_TAG) != "true":
+        return []
+    return [f"DEGENERATE MODEL: {tags.get(REASONS_TAG, '')}"]
+
+
 def backtest(
     run_id: str | None = typer.Option(None, "--run-id", help="Tracked run with predictions."),
     predictions: Path | None = typer.Option(
@@ -156,6 +168,8 @@ def backtest(
         f"{settings.sizing}, fill {settings.execution_lag} bar(s) after the signal"
     )
     console.print(_summary_table(summary))
+    for warning in _run_warnings(run_id) if run_id else []:
+        console.print(f"[bold red]{warning}[/]", highlight=False)
     if out is not None:
         console.print(f"wrote returns.csv, positions.csv, trades.csv, summary.json to {out}")
 
@@ -218,7 +232,8 @@ def report(
         symbols = ", ".join(sorted(frame["symbol"].unique()))
         built = build_report(
             result.returns, trades=result.trades, positions=result.positions,
-            title=title or f"trademl tearsheet: {name} ({symbols})", **kwargs,
+            title=title or f"trademl tearsheet: {name} ({symbols})",
+            warnings=_run_warnings(run_id) if run_id else None, **kwargs,
         )  # fmt: skip
     else:
         series = read_returns(returns, column) if returns else None

@@ -58,10 +58,10 @@ def print_table(frame, title: str | None = None, max_width: int = 40) -> None:
 
 
 def _cell(value, max_width: int) -> str:
-    if isinstance(value, float):
-        text = f"{value:.6g}"
-    elif value is None or (not isinstance(value, str) and value != value):  # NaN
+    if value is None or (not isinstance(value, str) and value != value):  # NaN
         text = ""
+    elif isinstance(value, float):
+        text = f"{value:.6g}"
     else:
         text = str(value)
     return text if len(text) <= max_width else text[: max_width - 1] + "…"
@@ -78,19 +78,86 @@ def list_command(tracking_uri: str | None = URI_OPTION) -> None:
     print_table(frame, title=f"experiments in {uri}", max_width=60)
 
 
+# what `experiments compare` shows by default (those the runs recorded): the holdout
+# figures next to what they should be read against, then the CV and deflated Sharpe
+HEADLINE_METRICS = (
+    "oos_sharpe", "oos_buy_hold_sharpe", "oos_excess_sharpe", "deflated_sharpe", "cv_sharpe",
+    "oos_accuracy", "oos_roc_auc", "oos_rmse", "oos_ic", "oos_max_drawdown",
+    "oos_time_in_market", "oos_n_trades", "sharpe", "max_drawdown",
+)  # fmt: skip
+# params that differ between any two runs without saying how they differ
+NOISE_PARAMS = ("study_name", "data_fingerprint")
+
+
+def comparison_fields(frame, *, all_metrics: bool, all_params: bool) -> list[str]:
+    """Columns of a ``compare_runs`` frame worth showing: headline metrics (or all), then
+    the params whose values differ between the runs (or all)."""
+    metric_cols = [c for c in frame.columns if c.startswith("metrics.")]
+    if not all_metrics:
+        headline = [f"metrics.{m}" for m in HEADLINE_METRICS]
+        picked = [c for c in headline if c in metric_cols and frame[c].notna().any()]
+        metric_cols = picked or metric_cols
+    param_cols = [c for c in frame.columns if c.startswith("params.")]
+    if not all_params:
+        param_cols = [
+            c
+            for c in param_cols
+            if c.removeprefix("params.") not in NOISE_PARAMS and frame[c].nunique(dropna=False) > 1
+        ]
+    return metric_cols + param_cols
+
+
+def print_comparison(frame, title: str, width: int, cell: int = 12) -> None:
+    """One column per run, one row per field; runs split over tables that fit ``width``."""
+    from rich.table import Table
+
+    rows = [c for c in frame.columns if c not in ("status", "start_time")]
+    names = [c.removeprefix("params.").removeprefix("metrics.") for c in rows]
+    label = min(max((len(n) for n in names), default=10), 28)
+    per_table = max(1, (width - label - 4) // (cell + 3))
+    runs = list(frame.index)
+    for first in range(0, len(runs), per_table):
+        chunk = runs[first : first + per_table]
+        part = f" (runs {first + 1}-{first + len(chunk)})" if len(runs) > per_table else ""
+        table = Table(title=title + part, title_justify="left")
+        table.add_column("run", max_width=label, overflow="fold")
+        for run_id in chunk:
+            table.add_column(str(run_id)[:8], justify="right", max_width=cell, overflow="fold")
+        for column, name in zip(rows, names, strict=True):
+            table.add_row(name, *(_cell(_number(frame.at[r, column]), cell) for r in chunk))
+        console.print(table)
+
+
+def _number(value):
+    """A param logged as text ("0.897782704...") as the float it is, so it prints short."""
+    if isinstance(value, str) and any(ch.isdigit() for ch in value):
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        return int(number) if number.is_integer() and "." not in value else number
+    return value
+
+
 @experiments_app.command("compare")
 def compare_command(
-    experiment: str = typer.Argument(..., help="Experiment name or id."),
+    experiments: list[str] = typer.Argument(..., help="Experiment name(s) or id(s)."),
     filter_string: str = typer.Option("", "--filter", "-f", help="MLflow filter string."),
-    metric: list[str] = typer.Option(None, "--metric", "-m", help="Metric column(s) to show."),
-    param: list[str] = typer.Option(None, "--param", "-p", help="Param column(s) to show."),
+    metric: list[str] = typer.Option(None, "--metric", "-m", help="Metric row(s) to show."),
+    param: list[str] = typer.Option(None, "--param", "-p", help="Param row(s) to show."),
+    all_fields: bool = typer.Option(
+        False,
+        "--all",
+        help="Every metric and param (default: headline metrics, params that differ).",
+    ),
     children: bool = typer.Option(False, "--children", help="Include child runs (folds, trials)."),
-    max_results: int = typer.Option(50, "--max", help="At most this many runs."),
-    csv: Path | None = typer.Option(None, "--csv", help="Also write the table to this CSV."),
+    max_results: int = typer.Option(50, "--max", help="At most this many runs per experiment."),
+    csv: Path | None = typer.Option(None, "--csv", help="Also write every column to this CSV."),
     force: bool = typer.Option(False, "--force", help=FORCE_HELP),
     tracking_uri: str | None = URI_OPTION,
 ) -> None:
-    """Runs of an experiment side by side: params and metrics."""
+    """Runs of one or more experiments side by side: one column per run (its id's first 8
+    characters), the headline metrics and the params that differ between the runs."""
     from trademl._io import atomic_path, check_output
     from trademl.tracking import compare_runs
 
@@ -98,30 +165,28 @@ def compare_command(
         check_output(csv, force=force, suffixes=(".csv",), option="--csv")
     configure_store(tracking_uri)
     frame = compare_runs(
-        experiment,
+        experiments,
         filter_string,
         metrics=metric or None,
         params=param or None,
         include_children=children,
         max_results=max_results,
     )
+    label = ", ".join(experiments)
     if frame.empty:
-        console.print(f"no runs in {experiment!r} match {filter_string!r}")
+        console.print(f"no runs in {label!r} match {filter_string!r}")
         return
-    frame = frame.drop(columns=["start_time"])
-    if not param and len(frame) > 1:
-        # params shared by every run say nothing in a comparison (and would not fit)
-        same = [
-            c
-            for c in frame.columns
-            if c.startswith("params.") and frame[c].nunique(dropna=False) <= 1
-        ]
-        frame = frame.drop(columns=same)
-    frame.columns = [c.removeprefix("params.").removeprefix("metrics.") for c in frame.columns]
     if csv is not None:
         with atomic_path(csv) as temporary:
             frame.to_csv(temporary)
-    print_table(frame, title=f"{len(frame)} runs of {experiment}")
+    fields = comparison_fields(
+        frame, all_metrics=all_fields or bool(metric), all_params=all_fields or bool(param)
+    )
+    lead = [c for c in ("run_name", "experiment") if c in frame.columns]
+    shown = frame[lead + fields].copy()
+    if "start_time" in frame.columns:
+        shown.insert(len(lead), "started", frame["start_time"].dt.strftime("%m-%d %H:%M"))
+    print_comparison(shown, f"{len(frame)} runs of {label}", console.width)
 
 
 @experiments_app.command("best")

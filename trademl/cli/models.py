@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from trademl.cli._console import console
+from trademl.cli._console import console, fail
 from trademl.cli.experiments import URI_OPTION, configure_store, print_table
 from trademl.cli.run import models_cards
 
@@ -61,7 +61,11 @@ def _print_history(name: str, history: list[dict]) -> None:
         return
     import pandas as pd
 
-    frame = pd.DataFrame(history)[["at", "event", "version", "previous", "reason"]]
+    frame = pd.DataFrame(history)
+    if "forced" in frame.columns:
+        forced = frame["forced"].fillna(False).astype(bool)
+        frame.loc[forced, "reason"] = "FORCED: " + frame.loc[forced, "reason"].astype(str)
+    frame = frame[["at", "event", "version", "previous", "reason"]]
     frame["previous"] = [
         f"v{int(p)}" if p == p and p is not None else "" for p in frame["previous"]
     ]
@@ -105,29 +109,45 @@ def promote_command(
     version: int = typer.Argument(..., help="Version to promote."),
     to: str = typer.Option("production", "--to", help="production (champion) or staging."),
     spec: Path | None = typer.Option(
-        None, "--spec", help="Experiment spec whose tracking.gates the version must pass."
+        None,
+        "--spec",
+        help="Check this spec's tracking.gates instead of those the version's run logged.",
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Skip every gate and check; needs --reason (kept in the registry)."
     ),
     reason: str = typer.Option("", "--reason", help="Why (kept in the champion history)."),
     tracking_uri: str | None = URI_OPTION,
 ) -> None:
-    """Promote a version if it passes the spec's quality gates; refuse naming the failed gate."""
+    """Promote a version if it passes its run's quality gates (or --spec's); refuse naming
+    the failed gate. A degenerate model is refused too; --force --reason TEXT skips it all."""
     from trademl.config import load_spec
     from trademl.tracking import promote
 
+    if force and not reason.strip():
+        raise fail("--force needs --reason TEXT: why the gates are skipped is kept in the registry")
     configure_store(tracking_uri, spec)
-    gates = load_spec(spec).tracking.gates if spec is not None else {}
-    outcome = promote(name, version, gates, stage=to, reason=reason)
-    if not gates:
-        console.print("  no quality gates checked (give --spec with tracking.gates)")
+    gates = load_spec(spec).tracking.gates if spec is not None else None
+    outcome = promote(name, version, gates, stage=to, reason=reason, force=force)
+    source = f"from {spec}" if spec is not None else "logged by the version's run"
+    console.print(
+        f"  quality gates {source}:" if outcome["gates"] else f"  no quality gates {source}",
+        highlight=False,
+        soft_wrap=True,
+    )
     for gate in outcome["gates"]:
         threshold = gate["threshold"]
         shown = f"{threshold:.6g}" if isinstance(threshold, float) else threshold
         note = f" ({gate['note']})" if gate["note"] else ""
+        value = "n/a" if gate["value"] is None else f"{gate['value']:.6g}"
+        verdict = "[green]passed[/]" if gate["passed"] else "[bold red]failed[/]"
         console.print(
-            f"  gate {gate['gate']} {gate['bound']} {shown}{note}: value {gate['value']:.6g} "
-            "[green]passed[/]",
+            f"  gate {gate['gate']} {gate['bound']} {shown}{note}: value {value} {verdict}",
             highlight=False,
         )
+    if outcome["forced"]:
+        skipped = outcome["skipped"] or "nothing failed"
+        console.print(f"  [bold yellow]forced[/] ({reason}); skipped: {skipped}", highlight=False)
     alias = "champion" if to == "production" else "challenger"
     previous = outcome.get("previous")
     note = f" (was v{previous})" if previous not in (None, version) else ""

@@ -14,7 +14,14 @@ from pathlib import Path
 
 import typer
 
-from trademl.cli._console import console, err_console
+from trademl.cli._console import console, err_console, fail
+
+# exit code of `monitor check` (not healthy) and `monitor drift` (drift found); 1 and 2
+# keep their meaning (a failure while working, bad input)
+FINDINGS_EXIT = 3
+NO_FAIL_OPTION = typer.Option(
+    False, "--no-fail", help="Report findings but exit 0 (default: exit 3 when there are any)."
+)
 
 monitor_app = typer.Typer(
     help="Check live models: performance, drift, health.", no_args_is_help=True
@@ -127,11 +134,13 @@ def check(
     db: str = DB_OPTION,
     spec_path: Path = SPEC_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    no_fail: bool = NO_FAIL_OPTION,
 ) -> None:
-    """Run performance, drift, concept-drift and anomaly checks and raise alerts per the rules."""
-    from rich.panel import Panel
-    from rich.table import Table
+    """Run performance, drift, concept-drift and anomaly checks and raise alerts per the rules.
 
+    Exit code 0 when the model is healthy, 3 when it is degraded or failing (so cron or CI
+    can gate on it; --no-fail reports without failing), 2 for bad input, 1 for errors.
+    """
     from trademl.monitoring.check import build_engine, run_check
 
     experiment = _experiment(spec_path)
@@ -144,7 +153,16 @@ def check(
     )  # fmt: skip
     if as_json:
         typer.echo(json.dumps(result.to_dict(), default=str, indent=2))
-        return
+    else:
+        _print_check(result)
+    if result.status != "healthy" and not no_fail:
+        raise typer.Exit(FINDINGS_EXIT)
+
+
+def _print_check(result) -> None:
+    from rich.panel import Panel
+    from rich.table import Table
+
     style = _STATUS_STYLE[result.status]
     lines = [
         f"[{style}]{result.status.upper()}[/]  model {result.model} v{result.version}",
@@ -223,8 +241,12 @@ def drift(
         None, "--categorical", help="Treat column as categorical."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    no_fail: bool = NO_FAIL_OPTION,
 ) -> None:
-    """Compare two data files feature by feature (KS, PSI, Wasserstein, chi-square)."""
+    """Compare two data files feature by feature (KS, PSI, Wasserstein, chi-square).
+
+    Exit code 0 when no drift beyond chance is found, 3 when it is (--no-fail: 0).
+    """
     from trademl.monitoring.drift import detect_drift
 
     ref, cur = _read_feature_table(reference), _read_feature_table(current)
@@ -232,9 +254,11 @@ def drift(
     report = detect_drift(ref, cur, alpha=alpha, psi_bins=bins, categorical=categorical or None)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), default=str, indent=2))
-        return
-    console.print(drift_table(report))
-    console.print(_drift_summary(report))
+    else:
+        console.print(drift_table(report))
+        console.print(_drift_summary(report))
+    if report.drift_detected and not no_fail:
+        raise typer.Exit(FINDINGS_EXIT)
 
 
 def status(db: str = DB_OPTION, spec_path: Path = SPEC_OPTION) -> None:
@@ -244,7 +268,7 @@ def status(db: str = DB_OPTION, spec_path: Path = SPEC_OPTION) -> None:
     spec = _spec(spec_path)
     store = _store(db, spec)
     health = store.health()
-    open_alerts = store.alerts(state="open")
+    active = _active_alerts(store)
     table = Table(title=f"Monitored models ({store.url})")
     for column in (
         "model",
@@ -252,16 +276,18 @@ def status(db: str = DB_OPTION, spec_path: Path = SPEC_OPTION) -> None:
         "status",
         "checked",
         "last prediction",
-        "open alerts",
+        "active alerts",
         "reasons",
     ):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column == "active alerts")
     known = {m for m, _ in store.models()}
     rows = {r["model"]: r for r in health.to_dict(orient="records")}
     for model in sorted(known | set(rows)):
         row = rows.get(model)
         last = store.last_prediction_time(model)
-        count = int((open_alerts["model"] == model).sum()) if len(open_alerts) else 0
+        mine = active[active["model"] == model] if len(active) else active
+        acked = int((mine["state"] == "acknowledged").sum()) if len(mine) else 0
+        count = f"{len(mine)}" + (f" ({acked} acked)" if acked else "")
         state = row["status"] if row else "unchecked"
         table.add_row(
             model,
@@ -269,7 +295,7 @@ def status(db: str = DB_OPTION, spec_path: Path = SPEC_OPTION) -> None:
             f"[{_STATUS_STYLE.get(state, 'white')}]{state}[/]",
             f"{row['checked_at']:%Y-%m-%d %H:%M}" if row else "-",
             f"{last:%Y-%m-%d %H:%M}" if last is not None else "-",
-            str(count),
+            count,
             "; ".join(row["reasons"][:2]) + (" ..." if row and len(row["reasons"]) > 2 else "")
             if row
             else "",
@@ -337,20 +363,39 @@ def replay(
         raise typer.Exit(1)
 
 
+# `alerts list --state`: "active" is every alert not yet resolved (open or acknowledged)
+ALERT_LIST_STATES = ("active", "open", "acknowledged", "resolved", "all")
+ACTIVE_STATES = ("open", "acknowledged")
+
+
+def _active_alerts(store, model: str | None = None):
+    frame = store.alerts(model=model)
+    return frame[frame["state"].isin(ACTIVE_STATES)]
+
+
 def list_alerts(
-    state: str = typer.Option("open", "--state", help="open, acknowledged, resolved or all."),
+    state: str = typer.Option(
+        "active",
+        "--state",
+        help="active (open or acknowledged, the default), open, acknowledged, resolved or all.",
+    ),
     model: str = typer.Option(None, "--model", "-m", help="Only this model."),
     db: str = DB_OPTION,
     spec_path: Path = SPEC_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ) -> None:
-    """List alerts (default: the open ones)."""
+    """List alerts; by default the active ones: open, and acknowledged (until resolved)."""
     from rich.table import Table
 
     from trademl.monitoring._time import from_ns
 
+    if state not in ALERT_LIST_STATES:
+        raise fail(f"--state {state!r} is not a state; choose from {', '.join(ALERT_LIST_STATES)}")
     store = _store(db, _spec(spec_path))
-    frame = store.alerts(state=None if state == "all" else state, model=model)
+    if state == "active":
+        frame = _active_alerts(store, model)
+    else:
+        frame = store.alerts(state=None if state == "all" else state, model=model)
     if as_json:
         typer.echo(frame.to_json(orient="records"))
         return
@@ -388,7 +433,8 @@ def ack(
     db: str = DB_OPTION,
     spec_path: Path = SPEC_OPTION,
 ) -> None:
-    """Acknowledge an alert: it stays open but is no longer escalated."""
+    """Acknowledge an alert: it is no longer escalated, but stays active until resolved
+    (listed by `alerts list` with state acknowledged, counted by `monitor status`)."""
     _set_state(alert_id, "acknowledged", by, note, db, spec_path)
 
 

@@ -23,7 +23,7 @@ def run_command(
     """Run an experiment: data → features → labels → tuning → holdout → MLflow → registry."""
     from trademl.cli._progress import RunDisplay
     from trademl.config import load_spec
-    from trademl.pipeline import run, summary_table
+    from trademl.pipeline import run, summary_notes, summary_table
 
     loaded = load_spec(spec)
     if trials is not None or n_jobs is not None:
@@ -36,8 +36,9 @@ def run_command(
     with display.show():
         result = run(loaded, progress=display, base_dir=spec.resolve().parent)
     console.print(summary_table(result))
-    if result.run_id:
-        console.print(f"run id: [bold]{result.run_id}[/]  (tracking: {result.tracking_uri})")
+    for item, text in summary_notes(result):
+        style = "bold red" if item == "DEGENERATE MODEL" else "bold"
+        console.print(f"[{style}]{item}[/]: {text}", highlight=False, soft_wrap=False)
 
 
 def models_cards(

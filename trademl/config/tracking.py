@@ -103,6 +103,9 @@ class TrackingSpec(SpecModel):
     gates: dict[str, GateSpec] = Field(default_factory=dict)
     # checked at every promotion, even with no gates: implausibly high accuracy / AUC
     plausibility: PlausibilitySpec = Field(default_factory=PlausibilitySpec)
+    # refuse to promote a degenerate model (one side on > 95% of holdout bars, a
+    # near-constant score, early stopping after a few rounds); see trademl.pipeline.degenerate
+    refuse_degenerate: bool = True
 
     @field_validator("uri")
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from trademl.config._base import SpecModel
 
@@ -22,7 +22,8 @@ class ValidationSpec(SpecModel):
     n_splits: int = Field(5, ge=2)
     test_groups: int = Field(2, ge=1)
     embargo: int = Field(0, ge=0)
-    holdout_fraction: float = Field(0.0, ge=0.0, lt=0.9)
+    # None: the last 20 % (unless holdout_start is set); 0 is refused, a run needs a holdout
+    holdout_fraction: float | None = Field(None, lt=0.9)
     # or a date: the holdout is every bar from here on (naive dates are UTC)
     holdout_start: datetime | None = None
     window: Literal["expanding", "sliding"] = "expanding"
@@ -31,9 +32,20 @@ class ValidationSpec(SpecModel):
     gap: int = Field(0, ge=0)
     max_train_size: int | None = Field(None, ge=1)
 
+    @field_validator("holdout_fraction")
+    @classmethod
+    def _holdout_is_kept(cls, value: float | None) -> float | None:
+        if value is not None and value <= 0:
+            raise ValueError(
+                "must be > 0: every run keeps an untouched holdout to score "
+                "the model and gate its promotion (leave it out for the last 20 %, or set "
+                "holdout_start)"
+            )
+        return value
+
     @model_validator(mode="after")
     def _settings_match_scheme(self) -> ValidationSpec:
-        if self.holdout_start is not None and self.holdout_fraction:
+        if self.holdout_start is not None and self.holdout_fraction is not None:
             raise ValueError("set holdout_fraction or holdout_start, not both")
         if self.scheme == "cpcv" and self.test_groups >= self.n_splits:
             raise ValueError(

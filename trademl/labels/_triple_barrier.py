@@ -40,6 +40,9 @@ def triple_barrier(
     rolling per-bar log-return volatility at t times sqrt(horizon). The vertical barrier is
     ``horizon`` bars later. Label 1 = profit-take hit first, -1 = stop-loss hit first; at
     the vertical barrier the label is the sign of the return (``vertical="sign"``) or 0.
+    Tie rule: with ``vertical="sign"`` the labels stay binary (-1/+1); a return of exactly
+    zero at the vertical barrier is "not up" and labelled -1, as in ``direction``'s binary
+    labels. ``vertical="zero"`` is the three-class labelling (-1/0/+1) by design.
     ``touch="high_low"`` checks intrabar highs/lows; when one bar crosses both barriers
     the stop-loss is assumed first (the conservative reading).
     A barrier set to None is disabled. ``end`` is the bar at which the label became known
@@ -105,7 +108,8 @@ def triple_barrier(
                 upper_mult * tgt[:, 0],
                 np.where(is_down, -lower_mult * tgt[:, 0], vertical_ret),
             )
-        vertical_label = np.sign(vertical_ret) if vertical == "sign" else 0.0
+        # binary: a flat vertical return is "not up" (-1), never a third class
+        vertical_label = np.where(vertical_ret > 0, 1.0, -1.0) if vertical == "sign" else 0.0
         label[rows] = np.where(is_up, 1.0, np.where(is_down, -1.0, vertical_label))
         ret[rows] = chunk_ret
         bars[rows] = step + 1

@@ -26,7 +26,7 @@ from sklearn.utils.metaestimators import available_if
 from trademl.errors import TradeMLError
 from trademl.models.cards import ModelCard
 
-__all__ = ["TabularModel", "load"]
+__all__ = ["TabularModel", "load", "normalised_proba"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,20 @@ _TASKS = ("classification", "regression")
 
 def _is_classifier(model: TabularModel) -> bool:
     return model.task == "classification"
+
+
+def normalised_proba(proba) -> np.ndarray:
+    """Probabilities as float64 rows that sum to one.
+
+    XGBoost returns float32: cast to float64 such rows miss 1 by ~1e-7, more than
+    scikit-learn's tolerance (sqrt of float64 eps), which then warns "y_prob values do
+    not sum to one" in every log loss.
+    """
+    values = np.asarray(proba, dtype=np.float64)
+    if values.ndim != 2:
+        return values
+    totals = values.sum(axis=1, keepdims=True)
+    return np.divide(values, totals, out=values.copy(), where=totals > 0)
 
 
 class TabularModel(BaseEstimator, ABC):
@@ -161,9 +175,10 @@ class TabularModel(BaseEstimator, ABC):
 
     @available_if(_is_classifier)
     def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities, columns in the order of ``classes_``."""
+        """Class probabilities (float64, each row summing to one), columns in the order
+        of ``classes_``."""
         self._check_fitted()
-        return np.asarray(self.estimator_.predict_proba(X), dtype=float)
+        return normalised_proba(self.estimator_.predict_proba(X))
 
     def predict(self, X) -> np.ndarray:
         self._check_fitted()

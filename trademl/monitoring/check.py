@@ -275,8 +275,16 @@ def run_check(
     start = now - parse_duration(since, name="since")
     version = version or store.latest_version(model)
     if version is None:
-        known = ", ".join(m for m, _ in store.models()) or "none"
-        raise DataError(f"monitor: no predictions stored for model {model!r} (known: {known})")
+        known = dict(store.models())
+        if model in known:
+            # registered (a reference, a baseline or an earlier check) but nothing to check
+            raise DataError(
+                f"monitor: model {model!r} (v{known[model]}) has a reference but no "
+                "prediction logged yet; log predictions (MonitorStore.log_predictions, or "
+                "`trademl monitor replay --run-id ID` for a run's holdout) before a check"
+            )
+        others = ", ".join(sorted(known)) or "none"
+        raise DataError(f"monitor: no model named {model!r} in the store (models: {others})")
     facts: dict[str, float] = {}
     findings: list[Finding] = []
 

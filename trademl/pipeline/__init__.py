@@ -26,10 +26,11 @@ from typing import TYPE_CHECKING, Any
 
 from trademl.pipeline.checks import check_spec
 from trademl.pipeline.dataset import Dataset, build_dataset, load_frames
+from trademl.pipeline.degenerate import degeneracy_of, find_degeneracy
 from trademl.pipeline.evaluate import evaluate, holdout_predictions
 from trademl.pipeline.record import log_run, promote, register, register_monitoring_reference
 from trademl.pipeline.stores import check_stores
-from trademl.pipeline.summary import summary_table
+from trademl.pipeline.summary import summary_notes, summary_table
 from trademl.pipeline.training import cv_data, fit_final, make_folds, study_name, tune
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -46,7 +47,9 @@ __all__ = [
     "check_spec",
     "check_stores",
     "cv_data",
+    "degeneracy_of",
     "evaluate",
+    "find_degeneracy",
     "fit_final",
     "holdout_predictions",
     "load_frames",
@@ -56,6 +59,7 @@ __all__ = [
     "register",
     "run",
     "study_name",
+    "summary_notes",
     "summary_table",
     "tune",
 ]
@@ -71,6 +75,9 @@ class Reporter:
 
     def trial(self, done: int, total: int, best: float | None) -> None:
         """``done`` of ``total`` tuning trials have finished."""
+
+    def fold(self, trial: int, done: int, total: int) -> None:
+        """Trial number ``trial`` has scored ``done`` of its ``total`` folds."""
 
 
 @dataclass
@@ -94,6 +101,10 @@ class RunResult:
     elapsed: float = 0.0
     artifacts: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    # why the model is degenerate (empty: it is not); see trademl.pipeline.degenerate
+    degenerate: list[str] = field(default_factory=list)
+    # leading bars each symbol lost before every feature was known, and to which feature
+    warmup: dict[str, tuple[int, int, str]] = field(default_factory=dict)
 
     @property
     def models(self) -> dict[str, Any]:
@@ -131,8 +142,11 @@ def run(spec, *, progress: Reporter | None = None, base_dir: str | Path | None =
     folds = make_folds(spec, dataset)
     tuning = None
     if spec.tuning.n_trials > 0:
-        report.stage(f"tuning ({spec.tuning.n_trials} trials, {len(folds)} folds)", 3)
-        tuning = tune(spec, dataset, folds, progress=report.trial)
+        n_trials, n_folds = spec.tuning.n_trials, len(folds)
+        report.stage(
+            f"tuning ({n_trials} trials x {n_folds} folds = {n_trials * n_folds} fits at most)", 3
+        )
+        tuning = tune(spec, dataset, folds, progress=report.trial, on_fold=report.fold)
     params = tuning.best_params if tuning else {}
     report.stage("refit on all development rows", 4)
     package = fit_final(spec, dataset, params)
@@ -140,6 +154,8 @@ def run(spec, *, progress: Reporter | None = None, base_dir: str | Path | None =
     oos = holdout_predictions(dataset, package)
     metrics = evaluate(spec, dataset, oos, tuning)
     result = RunResult(
+        degenerate=degeneracy_of(spec, package, oos),
+        warmup=dict(dataset.warmup),
         run_id=None,
         experiment=spec.tracking.experiment or spec.name,
         metrics=metrics,

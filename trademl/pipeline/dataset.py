@@ -23,7 +23,15 @@ from trademl.package.recipe import FeatureRecipe, kept_columns
 if TYPE_CHECKING:  # pragma: no cover
     from trademl.config import ExperimentSpec
 
-__all__ = ["DEFAULT_HOLDOUT", "Dataset", "build_dataset", "holdout_start", "load_frames"]
+__all__ = [
+    "DEFAULT_HOLDOUT",
+    "Dataset",
+    "build_dataset",
+    "describe_warmup",
+    "holdout_start",
+    "load_frames",
+    "warmup_lost",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +57,8 @@ class Dataset:
     # what the rows were made from: data content and feature code, for study keys
     fingerprint: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    # per symbol: leading bars lost before every kept feature is known (see warmup_lost)
+    warmup: dict[str, dict] = field(default_factory=dict)
 
     @property
     def symbols(self) -> list[str]:
@@ -184,10 +194,38 @@ def _split_cut(spec, stamps: pd.DatetimeIndex) -> tuple[pd.Timestamp, str]:
         return (later.min() if len(later) else stamps.max()), (
             f"validation.holdout_start={start:%Y-%m-%d %H:%M}"
         )
-    fraction = spec.validation.holdout_fraction or DEFAULT_HOLDOUT
+    fraction = spec.validation.holdout_fraction
+    if fraction is None:
+        fraction = DEFAULT_HOLDOUT
     return stamps[int(np.floor(len(stamps) * (1 - fraction)))], (
         f"validation.holdout_fraction={fraction}"
     )
+
+
+def warmup_lost(features: pd.DataFrame) -> dict:
+    """Leading bars of one symbol's features before every column is known: ``{bars, of,
+    feature, next_feature, next_bars}`` (the longest warm-up and the runner-up)."""
+    known = features.notna().to_numpy()
+    n = len(features)
+    first = np.where(known.any(axis=0), known.argmax(axis=0), n)
+    order = np.argsort(first)[::-1]
+    out = {"bars": int(first[order[0]]) if n else 0, "of": n, "feature": "", "next_feature": ""}
+    out["feature"] = str(features.columns[order[0]]) if len(order) else ""
+    if len(order) > 1:
+        out["next_feature"] = str(features.columns[order[1]])
+    out["next_bars"] = int(first[order[1]]) if len(order) > 1 else 0
+    return out
+
+
+def describe_warmup(lost: dict) -> str:
+    """``"2,001 of 17,530 bars (11.4%) lost to the warm-up of garch_…; next longest …"``."""
+    share = lost["bars"] / lost["of"] if lost["of"] else 0.0
+    text = f"{lost['bars']:,} of {lost['of']:,} bars ({share:.1%}) lost to the warm-up"
+    if lost["bars"]:
+        text += f" of {lost['feature']}"
+        if lost["next_feature"]:
+            text += f"; next longest {lost['next_feature']} ({lost['next_bars']:,} bars)"
+    return text
 
 
 def build_dataset(
@@ -240,6 +278,10 @@ def build_dataset(
     if not recipe.columns:
         raise DataError("every feature is missing on most development rows; check features")
     parts = [recipe.select(raw[s], s) for s in frames]
+    warmup = {s: warmup_lost(part) for s, part in zip(frames, parts, strict=True)}
+    for symbol, lost in warmup.items():
+        if lost["bars"] > 0.05 * lost["of"]:
+            logger.warning("%s: %s", symbol, describe_warmup(lost))
     X = (pd.concat(parts) if len(parts) > 1 else parts[0]).iloc[order]
     usable = known & X.notna().all(axis=1).to_numpy()
     if not usable.any():
@@ -272,4 +314,5 @@ def build_dataset(
         frames=frames,
         fingerprint=_fingerprint(frames, recipe),
         timings=timings,
+        warmup=warmup,
     )

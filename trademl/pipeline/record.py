@@ -80,7 +80,10 @@ def log_run(
     tuning: TuningResult | None,
 ) -> tuple[str, str, list[str]]:
     """One MLflow run with everything needed to regenerate its figures; (run id, URI, artifacts)."""
+    import mlflow
+
     from trademl import tracking
+    from trademl.pipeline.degenerate import degeneracy_of, degeneracy_tags
     from trademl.tracking.artifacts import OOS_PREDICTIONS, log_frame
 
     uri = tracking.configure(spec.tracking)
@@ -109,6 +112,7 @@ def log_run(
             }
         )
         tracking.log_metrics_batch(metrics)
+        mlflow.set_tags(degeneracy_tags(degeneracy_of(spec, package, oos)))
         log_frame(oos, OOS_PREDICTIONS)
         logged.append(OOS_PREDICTIONS)
         if tuning is not None:
@@ -148,7 +152,13 @@ def promote(spec: ExperimentSpec, name: str, version: int, run_id: str) -> tuple
     if not gates:
         return None, "no gates in tracking.gates: version left in development"
     try:
-        tracking.promote(name, version, gates, reason=f"trademl run {run_id}")
+        tracking.promote(
+            name,
+            version,
+            gates,
+            reason=f"trademl run {run_id}",
+            refuse_degenerate=spec.tracking.refuse_degenerate,
+        )
     except PromotionRefused as exc:
         return False, str(exc)
     return True, f"{name} v{version} is champion"

@@ -98,8 +98,14 @@ def _per_symbol(spec: ExperimentSpec, dataset: Dataset) -> bool:
     return _n_symbols(dataset) > 1 and spec.model.multi_symbol == "per_symbol"
 
 
-def tune(spec: ExperimentSpec, dataset: Dataset, folds, *, progress=None) -> TuningResult | None:
-    """The Optuna search over ``spec.model``'s space, scored by purged CV; None if no trials."""
+def tune(
+    spec: ExperimentSpec, dataset: Dataset, folds, *, progress=None, on_fold=None
+) -> TuningResult | None:
+    """The Optuna search over ``spec.model``'s space, scored by purged CV; None if no trials.
+
+    ``progress(done, total, best)`` after each trial; ``on_fold(trial, done, total)`` after
+    each fold (in this process only: parallel workers do not call back).
+    """
     if spec.tuning.n_trials <= 0:
         return None
     from trademl.tuning import CrossValidatedObjective
@@ -116,6 +122,7 @@ def tune(spec: ExperimentSpec, dataset: Dataset, folds, *, progress=None) -> Tun
         seed=spec.seed,
         per_symbol=_per_symbol(spec, dataset),
         timestamps=dataset.X.index,
+        on_fold=on_fold if spec.tuning.n_jobs == 1 else None,
     )
     return run_study(
         objective,

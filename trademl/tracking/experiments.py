@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from typing import Literal
 
 import mlflow
@@ -93,7 +94,7 @@ def search_runs(
 
 
 def compare_runs(
-    experiment: str,
+    experiment: str | Sequence[str],
     filter_string: str = "",
     *,
     metrics: list[str] | None = None,
@@ -103,12 +104,22 @@ def compare_runs(
 ) -> pd.DataFrame:
     """Runs side by side: index ``run_id``; run name, status, start, then params and metrics.
 
-    ``metrics``/``params`` pick columns (default: all); the parent runs only unless
-    ``include_children``.
+    ``experiment``: a name or id, or several (then an ``experiment`` column follows the
+    run name, and ``max_results`` applies to each). ``metrics``/``params`` pick columns
+    (default: all); the parent runs only unless ``include_children``.
     """
-    frame = search_runs(
-        experiment, filter_string, max_results=max_results, include_children=include_children
-    )
+    names = [experiment] if isinstance(experiment, str) else list(experiment)
+    if not names:
+        raise ValueError("compare_runs needs at least one experiment")
+    frames = []
+    for name in names:
+        found = search_runs(
+            name, filter_string, max_results=max_results, include_children=include_children
+        )
+        found.insert(0, "experiment", _experiment(name).name)
+        frames.append(found)
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    label = names[0] if len(names) == 1 else ", ".join(map(str, names))
     param_cols = sorted(c for c in frame.columns if c.startswith("params."))
     metric_cols = sorted(c for c in frame.columns if c.startswith("metrics."))
     for wanted, available, prefix in (
@@ -121,19 +132,17 @@ def compare_runs(
         if missing:
             known = ", ".join(c.removeprefix(prefix) for c in available) or "none"
             kind = prefix.rstrip(".s")
-            raise TrackingError(f"no {kind} named {missing} in {experiment!r} (known: {known})")
+            raise TrackingError(f"no {kind} named {missing} in {label!r} (known: {known})")
     if params is not None:
         param_cols = [f"params.{p}" for p in params]
     if metrics is not None:
         metric_cols = [f"metrics.{m}" for m in metrics]
     name_col = "tags.mlflow.runName"
-    out = pd.DataFrame(
-        {
-            "run_name": frame[name_col] if name_col in frame.columns else None,
-            "status": frame.get("status"),
-            "start_time": frame.get("start_time"),
-        }
-    )
+    columns = {"run_name": frame[name_col] if name_col in frame.columns else None}
+    if len(names) > 1:
+        columns["experiment"] = frame["experiment"]
+    columns |= {"status": frame.get("status"), "start_time": frame.get("start_time")}
+    out = pd.DataFrame(columns)
     out = pd.concat([out, frame[param_cols + metric_cols]], axis=1)
     out.index = pd.Index(frame["run_id"], name="run_id")
     return out

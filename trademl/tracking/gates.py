@@ -15,6 +15,7 @@ __all__ = [
     "check_gates",
     "check_plausibility",
     "describe_failures",
+    "gates_of_run",
     "plausibility_of_run",
 ]
 
@@ -73,6 +74,25 @@ def check_gates(
             result.update(passed=margin >= 0, margin=margin)
             results.append(result)
     return results
+
+
+def gates_of_run(params: Mapping[str, str]) -> dict[str, GateSpec]:
+    """The ``tracking.gates`` the run's own spec logged (flattened ``tracking.gates.M.min``
+    params): what a promotion checks when it is given no gates."""
+    bounds: dict[str, dict[str, Any]] = {}
+    prefix = "tracking.gates."
+    for key, text in params.items():
+        if not key.startswith(prefix) or text in ("None", "null", ""):
+            continue
+        metric, _, bound = key[len(prefix) :].rpartition(".")
+        if not metric or bound not in ("min", "max"):
+            continue
+        try:
+            value: Any = text if text == "champion" else float(text)
+        except ValueError:
+            continue  # not a value this version wrote
+        bounds.setdefault(metric, {})[bound] = value
+    return {metric: GateSpec.model_validate(b) for metric, b in sorted(bounds.items())}
 
 
 def plausibility_of_run(

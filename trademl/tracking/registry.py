@@ -24,6 +24,7 @@ from trademl.tracking.gates import (
     check_gates,
     check_plausibility,
     describe_failures,
+    gates_of_run,
     plausibility_of_run,
 )
 from trademl.tracking.integrity import download_version, hash_directory, sign_version
@@ -174,6 +175,27 @@ def _run_metrics(run_id: str) -> dict[str, float]:
     return dict(_store.client().get_run(run_id).data.metrics)
 
 
+def _degeneracy_check(run, refuse: bool | None) -> list[dict]:
+    """A failed check when the run was tagged degenerate and the refusal is on."""
+    from trademl.pipeline.degenerate import DEGENERATE_TAG, REASONS_TAG
+
+    if refuse is None:
+        refuse = run.data.params.get("tracking.refuse_degenerate", "True") != "False"
+    if not refuse or run.data.tags.get(DEGENERATE_TAG) != "true":
+        return []
+    return [
+        {
+            "gate": "degenerate model",
+            "bound": "degenerate",
+            "threshold": None,
+            "value": None,
+            "passed": False,
+            "margin": None,
+            "note": f"{run.data.tags.get(REASONS_TAG, '')} (tracking.refuse_degenerate)",
+        }
+    ]
+
+
 def promote(
     name: str,
     version: int,
@@ -182,13 +204,24 @@ def promote(
     stage: Literal["production", "staging"] = "production",
     reason: str = "",
     plausibility: PlausibilitySpec | Mapping[str, Any] | None = None,
+    refuse_degenerate: bool | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Move ``version`` to production (``champion``) or staging (``challenger``).
 
-    Every gate (``{metric: {min: x | "champion", max: ...}}``, usually
-    ``spec.tracking.gates``) is checked against the metrics recorded on the version's
-    run; if one fails, ``PromotionRefused`` names it and says by how much, and nothing
-    changes. The replaced champion is archived and the change is added to the history.
+    Every gate (``{metric: {min: x | "champion", max: ...}}``) is checked against the
+    metrics recorded on the version's run; ``gates=None`` means the gates the run's own
+    spec logged (``tracking.gates``), ``{}`` none. If one fails, ``PromotionRefused``
+    names it and says by how much, and nothing changes. The replaced champion is
+    archived and the change is added to the history.
+
+    A version whose run was found degenerate (run tag ``trademl.degenerate``: one side
+    on almost every holdout bar, a near-constant score, early stopping after a round or
+    two) is refused too, unless ``refuse_degenerate`` is False (default: the run's
+    ``tracking.refuse_degenerate``, else True).
+
+    ``force=True`` skips every check; it needs a ``reason``, which is kept on the version
+    (``trademl.promotion_forced``) and in the history with the checks that failed.
 
     The plausibility bounds apply to every promotion, gates or not: an ``oos_*`` / ``cv_*``
     accuracy or AUC at or above them (default 0.9) is refused as a likely look-ahead leak.
@@ -205,16 +238,20 @@ def promote(
     champion_metrics = None
     if champion is not None and champion != version:
         champion_metrics = _run_metrics(_get_version(name, champion).run_id)
+    if force and not (reason and reason.strip()):
+        raise ValueError("a forced promotion needs a reason (it is kept in the registry)")
     run = client.get_run(mv.run_id)
     metrics = dict(run.data.metrics)
     bounds = plausibility_of_run(plausibility, run.data.params)
     scores = check_plausibility(bounds, metrics)
-    results = check_gates(gates or {}, metrics, champion_metrics)
-    failures = [r for r in scores + results if not r["passed"]]
-    if failures:
+    if gates is None:
+        gates = gates_of_run(run.data.params)
+    results = check_gates(gates, metrics, champion_metrics)
+    checks = scores + results + _degeneracy_check(run, refuse_degenerate)
+    failures = [r for r in checks if not r["passed"]]
+    if failures and not force:
         raise PromotionRefused(
-            f"promotion of {name} v{version} to {stage} refused: "
-            f"{describe_failures(scores + results)}",
+            f"promotion of {name} v{version} to {stage} refused: {describe_failures(checks)}",
             failures=failures,
         )
 
@@ -224,7 +261,16 @@ def promote(
         "stage": stage,
         "gates": results,
         "plausibility": scores,
+        "forced": bool(force),
+        "skipped": describe_failures(checks) if failures else "",
     }
+    if force:
+        log.info("%s v%d promoted with force (%s); skipped: %s", name, version, reason,
+                    outcome["skipped"] or "nothing failed")  # fmt: skip
+        client.set_model_version_tag(name, str(version), "trademl.promotion_forced", reason)
+        client.set_model_version_tag(
+            name, str(version), "trademl.promotion_skipped", outcome["skipped"] or "-"
+        )
     if stage == "staging" and version == champion:
         raise TrackingError(
             f"{name} v{version} is the champion; promote another version or roll back first"
@@ -256,6 +302,7 @@ def promote(
             "previous": champion,
             "at": _now(),
             "reason": reason,
+            **({"forced": True, "skipped": outcome["skipped"]} if force else {}),
         },
     )
     log.info("%s v%d is champion (was %s)", name, version, champion)

@@ -18,6 +18,7 @@ inputs (no global state), so trials can run in other processes.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -208,6 +209,7 @@ class CrossValidatedObjective:
         seed: int,
         per_symbol: bool = False,
         timestamps: pd.Index | None = None,
+        on_fold: Callable[[int, int, int], None] | None = None,
     ):
         self.model_spec = model_spec
         self.data = data
@@ -218,6 +220,8 @@ class CrossValidatedObjective:
         self.seed = seed
         self.per_symbol = per_symbol
         self.timestamps = timestamps  # the rows' timestamps; default ``data.X.index``
+        # progress: on_fold(trial number, folds done, folds) after each fold
+        self.on_fold = on_fold
         self._buy_and_hold: list | None = None  # per fold; the same for every trial
 
     def _check(self) -> list[str]:
@@ -314,6 +318,8 @@ class CrossValidatedObjective:
             )
             scores, run = evaluate_predictions(pred, self.data, test, self.timestamps)
             runs.append(run)
+            if self.on_fold is not None:
+                self.on_fold(trial.number, step + 1, len(self.data.folds))
             for name in set(fold_scores) | set(scores):
                 fold_scores.setdefault(name, [float("nan")] * step).append(
                     scores.get(name, float("nan"))

@@ -152,6 +152,11 @@ def log_loss(y_true, proba) -> float:
     from sklearn.metrics import log_loss as sk_log_loss
 
     t, p = aligned(y_true=y_true, proba=proba)
+    p = np.asarray(p, dtype=np.float64)
+    if p.ndim == 2:
+        # float32 probabilities (XGBoost) miss one by more than sklearn's float64
+        # tolerance once cast: normalise the rows, as predict_proba of trademl models does
+        p = p / p.sum(axis=1, keepdims=True)
     labels = np.unique(t) if p.ndim == 2 else [0, 1]
     return float(sk_log_loss(t, p, labels=labels))
 

@@ -71,6 +71,8 @@ class Report:
     trade_stats: dict[str, float] = field(default_factory=dict)
     log_scale: bool = False
     var_level: float = 0.95
+    # what the reader must know before trusting a figure (e.g. a degenerate model)
+    warnings: list[str] = field(default_factory=list)
 
 
 def build_report(
@@ -89,6 +91,7 @@ def build_report(
     var_level: float = 0.95,
     rolling_window: int | None = None,
     progress: bool = False,
+    warnings: list[str] | None = None,
 ) -> Report:
     """Compute a tearsheet from per-period ``returns`` or, failing that, a ``trades`` list.
 
@@ -168,4 +171,5 @@ def build_report(
         trade_stats=stats,
         log_scale=log_scale,
         var_level=var_level,
+        warnings=list(warnings or []),
     )

@@ -7,17 +7,51 @@ import pandas as pd
 
 from trademl.analytics.report._content import Report, format_value
 
+# every figure with its unit: "%" values are fractions of equity shown as percentages;
+# "annualised" ratios use the periods per year of the timeframe; per-bar figures say so
 LABELS = {
-    "cagr": "CAGR", "var_": "VaR ", "cvar_": "CVaR ", "max_drawdown_abs": "max drawdown (equity units)",
-}  # fmt: skip
+    "periods": "periods (bars)",
+    "periods_per_year": "periods per year",
+    "total_return": "total return (% of equity)",
+    "cagr": "CAGR (% per year)",
+    "volatility": "volatility (% annualised)",
+    "best_period": "best period (% per bar)",
+    "worst_period": "worst period (% per bar)",
+    "sharpe": "sharpe (annualised)",
+    "sortino": "sortino (annualised)",
+    "calmar": "calmar (CAGR / max drawdown)",
+    "max_drawdown": "max drawdown (% of equity, peak to trough)",
+    "max_drawdown_abs": "max drawdown (currency, from the initial capital)",
+    "time_under_water": "time under water (% of bars)",
+    "longest_drawdown_bars": "longest drawdown (bars)",
+    "kelly": "kelly (fraction of equity)",
+    "benchmark_total_return": "benchmark total return (% of equity)",
+    "benchmark_sharpe": "benchmark sharpe (annualised)",
+    "excess_sharpe": "excess sharpe (annualised)",
+    "alpha": "alpha (% per year)",
+    "information_ratio": "information ratio (annualised)",
+    "trade_avg_duration_bars": "trade avg duration (bars)",
+    "trade_avg_duration_hours": "trade avg duration (hours)",
+    "trade_exposure": "trade exposure (% of bars)",
+    "exposure": "exposure (% of bars)",
+    "trade_turnover": "trade turnover (x equity per year)",
+    "turnover": "turnover (x equity per year)",
+    "trade_win_rate": "trade win rate (% of trades)",
+    "trade_avg_win": "trade avg win (% per trade)",
+    "trade_avg_loss": "trade avg loss (% per trade)",
+    "trade_largest_win": "trade largest win (% per trade)",
+    "trade_largest_loss": "trade largest loss (% per trade)",
+    "trade_expectancy": "trade expectancy (% per trade)",
+}
 
 
 def label(key: str) -> str:
+    """The display name of a summary key, with its unit."""
     text = key
     for prefix, name in (("cvar_", "CVaR "), ("var_", "VaR ")):
         if text.startswith(prefix):
             level, method = text[len(prefix) :].split("_", 1)
-            return f"{name}{level}% ({method.replace('_', '-')})"
+            return f"{name}{level}% ({method.replace('_', '-')}, % per bar)"
     return LABELS.get(text, text.replace("_", " "))
 
 
@@ -46,11 +80,26 @@ def monthly_display(report: Report) -> pd.DataFrame | None:
     return report.monthly.map(lambda v: "" if pd.isna(v) else f"{v * 100:.1f}")
 
 
+MONTE_CARLO_ROWS = {
+    "final_return": "final return (% of equity)",
+    "max_drawdown": "max drawdown (% of equity)",
+    "sharpe": "sharpe (annualised)",
+}
+
+
 def montecarlo_table(report: Report) -> pd.DataFrame | None:
+    """Percentiles of the simulated paths, each row in its unit (returns as percentages)."""
     mc = report.monte_carlo
     if mc is None:
         return None
-    return mc.percentiles()
+    table = mc.percentiles()
+    shown = pd.DataFrame(index=[MONTE_CARLO_ROWS.get(i, i) for i in table.index],
+                         columns=table.columns, dtype=object)  # fmt: skip
+    for name, label_text in zip(table.index, shown.index, strict=True):
+        form = "{:.3f}" if name == "sharpe" else "{:.2%}"
+        shown.loc[label_text] = [form.format(v) if np.isfinite(v) else "n/a"
+                                 for v in table.loc[name]]  # fmt: skip
+    return shown
 
 
 def regime_display(report: Report) -> pd.DataFrame | None:

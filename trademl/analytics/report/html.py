@@ -21,6 +21,8 @@ td,th{padding:3px 8px;border-bottom:1px solid #eee;text-align:right}
 th{background:#f4f6f8}td:first-child,th:first-child{text-align:left}
 .grid{display:grid;grid-template-columns:repeat(3,1fr);gap:0 2em}
 img{width:100%;height:auto}
+.warning{border:2px solid #c0392b;background:#fdecea;color:#7b1d14;padding:.6em 1em;
+margin:1em 0;font-weight:600}
 """
 
 
@@ -53,6 +55,7 @@ def render_html(report: Report) -> str:
         f"<h1>{html.escape(report.title)}</h1>",
         f"<p class='sub'>{html.escape(span)} · {len(index):,} periods · "
         f"{report.periods_per_year:,.0f} periods per year</p>",
+        *[f"<div class='warning'>{html.escape(text)}</div>" for text in report.warnings],
         "<h2>Summary</h2><div class='grid'>",
         *[_table(part, index=False) for part in thirds],
         "</div>",

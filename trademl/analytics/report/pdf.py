@@ -61,6 +61,10 @@ def _page(pdf, report: Report, heading: str, layout) -> None:
     # fixed margins instead of constrained layout: that costs a second full draw per page
     fig = Figure(figsize=A4_LANDSCAPE)
     fig.suptitle(f"{report.title} — {heading}", fontsize=12, x=0.02, y=0.98, ha="left")
+    if report.warnings:
+        # on every page: a page read alone must not look like a trustworthy strategy
+        fig.text(0.02, 0.945, "; ".join(report.warnings), fontsize=8, color="#c0392b",
+                 ha="left", va="top", wrap=True)  # fmt: skip
     layout(fig)
     pdf.savefig(fig)
 
@@ -98,8 +102,7 @@ def write_pdf(report: Report, path: str | Path) -> Path:
     def montecarlo(fig) -> None:
         grid = _grid(fig, 2, 1, height_ratios=[2, 1])
         CHARTS["montecarlo"](fig.add_subplot(grid[0]), report)
-        table = _tables.montecarlo_table(report)
-        shown = None if table is None else table.map(lambda v: f"{v:.3f}")
+        shown = _tables.montecarlo_table(report)
         _table_axes(fig.add_subplot(grid[1]), shown, "Monte Carlo percentiles")
 
     def regimes(fig) -> None:
