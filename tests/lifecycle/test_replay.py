@@ -26,6 +26,7 @@ def test_a_short_replay_retrains_on_schedule_and_reports_honestly(tmp_path, monk
             "tracking": {
                 "uri": f"sqlite:///{tmp_path / 'ml.db'}",
                 "artifact_root": str(tmp_path / "art"),
+                "refuse_degenerate": False,  # 30 trees on the sample: mechanics, not models
             },  # fmt: skip
             "monitoring": {
                 "db_url": f"sqlite:///{tmp_path / 'mon.db'}",

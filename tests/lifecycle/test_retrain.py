@@ -114,3 +114,18 @@ def test_a_killed_job_is_marked_failed_and_the_champion_keeps_serving(champion, 
     assert journal.job(killed)["state"] == "failed"
     _configure(spec)
     assert registry.champion_version("retrain-me") == 1
+
+
+def test_a_degenerate_first_model_is_registered_but_not_promoted(tmp_path, cli, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    spec = small_spec(tmp_path, name="degenerate-first")
+    spec["tracking"]["refuse_degenerate"] = True  # the default a user gets
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    code, out, err = cli("retrain", "now", "--spec", path, "--reason", "first")
+    assert code == 0, err
+    assert "rejected" in out and "degenerate model" in out
+    _configure(spec)
+    assert registry.champion_version("degenerate-first") is None
+    job = _journal(spec).jobs("degenerate-first").iloc[0]
+    assert job["state"] == "rejected" and job["challenger_version"] == "1"

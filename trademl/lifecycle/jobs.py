@@ -120,10 +120,13 @@ def run_job(
             journal.update_job(job_id, challenger_version=str(version), run_id=run_id)
             gates = {k: v.model_dump(exclude_none=True) for k, v in spec.tracking.gates.items()}
             if champion is None:
-                tracking.promote(model, version, gates, reason=f"retrain job {job_id}: first")
-                result = JobResult(
-                    job_id, "promoted", version, {}, f"{model} v{version} is champion"
-                )
+                try:
+                    tracking.promote(model, version, gates, reason=f"retrain job {job_id}: first")
+                    result = JobResult(
+                        job_id, "promoted", version, {}, f"{model} v{version} is champion"
+                    )
+                except PromotionRefused as exc:
+                    result = JobResult(job_id, "rejected", version, {}, f"not promoted: {exc}")
             else:
                 verdict = challenge(model, [version], spec=spec, base_dir=base,
                                     alpha=spec.retraining.alpha).to_dict()  # fmt: skip
