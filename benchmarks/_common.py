@@ -194,7 +194,7 @@ class SideProcess:
         self.args = args
         self._process: subprocess.Popen | None = None
         # a file, not a pipe: a chatty library must not fill a pipe nobody reads and hang
-        self._errors = tempfile.TemporaryFile("w+")
+        self._errors = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed in __exit__
 
     def __enter__(self) -> SideProcess:
         self._process = subprocess.Popen(
