@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format bench clean
+.PHONY: install demo test lint format bench bench-envs clean
 
 install: $(STAMP)
 
@@ -33,6 +33,40 @@ lint: install
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Every benchmark, each against its alternative in the same run. The comparison libraries
+# live in their own venvs (pandas-ta needs Python >= 3.12; vectorbt and skfolio would pull
+# other numpy/pandas versions into ours); pinned so that anyone measures the same code.
+# TA-Lib is the version of our own venv, so pandas-ta's TA-Lib mode runs the same C code.
+BENCH_PYTHON ?= $(or $(wildcard $(HOME)/.pyenv/versions/3.12.1/bin/python),python3.12)
+BENCH_ENVS := benchmarks/.venv-pandas-ta benchmarks/.venv-vectorbt benchmarks/.venv-skfolio
+BENCH_PANDAS_TA := pandas-ta==0.4.71b0 TA-Lib==0.8.2 ta==0.11.0
+BENCH_VECTORBT := vectorbt==1.2.0
+BENCH_SKFOLIO := skfolio==1.12.2
+
+bench-envs: $(addsuffix /.installed,$(BENCH_ENVS))
+
+benchmarks/.venv-pandas-ta/.installed:
+	$(BENCH_PYTHON) -m venv benchmarks/.venv-pandas-ta
+	benchmarks/.venv-pandas-ta/bin/pip install --quiet $(BENCH_PANDAS_TA)
+	touch $@
+
+benchmarks/.venv-vectorbt/.installed:
+	$(BENCH_PYTHON) -m venv benchmarks/.venv-vectorbt
+	benchmarks/.venv-vectorbt/bin/pip install --quiet $(BENCH_VECTORBT)
+	touch $@
+
+benchmarks/.venv-skfolio/.installed:
+	$(BENCH_PYTHON) -m venv benchmarks/.venv-skfolio
+	benchmarks/.venv-skfolio/bin/pip install --quiet $(BENCH_SKFOLIO)
+	touch $@
+
+# one after the other (two cores: parallel runs would measure each other); all of them run
+# even when one misses its target, and the target fails at the end if any did
+bench: install bench-envs
+	@failed=""; for script in benchmarks/[a-z]*.py; do \
+	  echo "\n######## $$script"; $(BIN)/python $$script || failed="$$failed $$script"; \
+	done; test -z "$$failed" || { echo "benchmarks that missed a target or failed:$$failed"; exit 1; }
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache mlruns mlruns.db

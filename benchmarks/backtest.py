@@ -5,7 +5,8 @@
 1. Backtest on 1M bars of REAL returns (Binance 5m/15m/1h files chained into one price
    path), long/flat SMA-crossover signals, 10 bp fees: trademl ``run_backtest`` versus
    vectorbt ``Portfolio.from_signals`` on the same fills (vectorbt runs in its own venv,
-   benchmarks/.venv-vectorbt, in a subprocess; first call includes numba's JIT compile).
+   benchmarks/.venv-vectorbt, as a worker process; the two alternate for 5 rounds after
+   vectorbt's first call, which includes numba's JIT compile and is reported apart).
    Final equities are compared (see the fee-convention note printed with them).
 2. Monte Carlo: stationary block bootstrap, 10,000 paths x 8,760 steps of BTC 1h returns:
    wall time and peak traced memory (the full matrix would be 700 MB in float64).
@@ -15,8 +16,6 @@
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _common import SideProcess, alternate, print_settings, ratio_line, side_python
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
-VBT_PYTHON = ROOT / "benchmarks" / ".venv-vectorbt" / "bin" / "python"
 FEE = 0.001  # 10 bp per side
 
 SOURCES = [
@@ -38,8 +37,9 @@ SOURCES = [
     *[DATA / "binance_1h" / f"{s}USDT_1h_2017-2022.csv.gz" for s in ("ETH", "LTC", "BNB", "XRP", "ADA", "LINK", "DOGE", "SOL")],
 ]  # fmt: skip
 
+# the vectorbt side: a worker in benchmarks/.venv-vectorbt (see _common.SideProcess)
 VBT_SCRIPT = r"""
-import json, sys, time
+import sys, time
 import numpy as np
 import pandas as pd
 import vectorbt as vbt
@@ -48,19 +48,15 @@ folder = sys.argv[1]
 close = pd.Series(np.load(folder + "/close.npy"))
 entries = pd.Series(np.load(folder + "/entries.npy"))
 exits = pd.Series(np.load(folder + "/exits.npy"))
-fee = float(sys.argv[2])
-timings, cpu = [], []
-for _ in range(5):
-    start, started_cpu = time.perf_counter(), time.process_time()
+
+def run(fee):
     portfolio = vbt.Portfolio.from_signals(
         close, entries, exits, fees=fee, init_cash=10_000.0, size=np.inf
     )
-    value = float(portfolio.final_value())
-    timings.append(time.perf_counter() - start)
-    cpu.append(time.process_time() - started_cpu)
-trades = int(portfolio.trades.count())
-print(json.dumps({"timings": timings, "cpu": cpu, "final": value, "trades": trades,
-                  "version": vbt.__version__}))
+    return {"final": float(portfolio.final_value()), "trades": int(portfolio.trades.count())}
+
+serve({"fee": lambda: run(FEE), "no fee": lambda: run(0.0),
+       "version": lambda: vbt.__version__})
 """
 
 
@@ -142,28 +138,31 @@ def bench_backtest(n_bars: int) -> None:
     previous = np.concatenate(([0.0], executed[:-1]))
     entries = (executed > 0) & (previous == 0)
     exits = (executed == 0) & (previous > 0)
-    if not VBT_PYTHON.exists():
-        print(f"vectorbt: {VBT_PYTHON} missing; create it with\n  ~/.pyenv/versions/3.12.1/bin/"
-              "python -m venv benchmarks/.venv-vectorbt && "
-              "benchmarks/.venv-vectorbt/bin/pip install vectorbt")  # fmt: skip
+    python = side_python("vectorbt")
+    if python is None:
         return
     with tempfile.TemporaryDirectory() as folder:
         np.save(f"{folder}/close.npy", close.to_numpy())
         np.save(f"{folder}/entries.npy", entries)
         np.save(f"{folder}/exits.npy", exits)
-        runs = {}
-        for fee in (FEE, 0.0):
-            done = subprocess.run([str(VBT_PYTHON), "-c", VBT_SCRIPT, folder, str(fee)],
-                                  capture_output=True, text=True, check=True)  # fmt: skip
-            runs[fee] = json.loads(done.stdout.strip().splitlines()[-1])
-    vbt = runs[FEE]
-    timings = vbt["timings"]
-    vbt_cpu = min(vbt["cpu"][1:])
-    print(f"vectorbt {vbt['version']} from_signals: first call {timings[0]:.3f} s (numba "
-          f"JIT/cache), best later {min(timings[1:]):.3f} s wall / {vbt_cpu:.3f} s CPU, "
-          f"{vbt['trades']:,} trades")  # fmt: skip
-    print(f"ratio vectorbt / trademl: best wall {min(timings[1:]) / best:.1f}x, best CPU "
-          f"{vbt_cpu / ours_cpu:.1f}x, first call {timings[0] / first:.0f}x")  # fmt: skip
+        script = VBT_SCRIPT.replace("FEE", repr(FEE))
+        with SideProcess(python, script, folder) as worker:
+            version = worker.request("version")["info"]
+            jit = worker.request("fee")  # the first call compiles with numba
+            print_settings("trademl run_backtest vs vectorbt Portfolio.from_signals", {
+                "fills": "the same: vectorbt gets the bars where trademl's lagged position changes",
+                "fee": f"{FEE * 1e4:g} bp per side, all-in sizing, initial capital 10,000",
+                "rounds": "5, alternating, after vectorbt's first (JIT-compiling) call",
+                "vectorbt": version})  # fmt: skip
+            runs = alternate({"trademl": ours, "vectorbt": worker.job("fee")}, 5, warmup=0)
+            zero_vbt = worker.request("no fee")["info"]
+    for timing in runs.values():
+        print("  " + timing.line("s"))
+    print(f"  vectorbt first call (numba JIT/cache): {jit['wall']:.3f} s wall / "
+          f"{jit['cpu']:.3f} s CPU; trademl first call {first:.3f} s")  # fmt: skip
+    print("  " + ratio_line(runs["vectorbt"], runs["trademl"]))
+    vbt = runs["vectorbt"].info
+    runs_final = {FEE: vbt, 0.0: zero_vbt}
     ours_final = float(result.equity.iloc[-1])
     # both charge the fee on the notional of a fill at the equity after the trade
     # (all-in from cash keeps 1 / (1 + fee)), so the equities should agree to rounding
@@ -171,8 +170,8 @@ def bench_backtest(n_bars: int) -> None:
           f"{vbt['final']:,.6f}  relative difference {ours_final / vbt['final'] - 1:+.3e}")  # fmt: skip
     zero = ours(0.0)
     print(f"final equity, no fee: trademl {zero.equity.iloc[-1]:,.6f}  vectorbt "
-          f"{runs[0.0]['final']:,.6f}  relative difference "
-          f"{zero.equity.iloc[-1] / runs[0.0]['final'] - 1:+.3e}")  # fmt: skip
+          f"{runs_final[0.0]['final']:,.6f}  relative difference "
+          f"{zero.equity.iloc[-1] / runs_final[0.0]['final'] - 1:+.3e}")  # fmt: skip
 
 
 def bench_montecarlo(n_paths: int, n_steps: int) -> None:

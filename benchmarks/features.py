@@ -2,20 +2,20 @@
 5m candles (tiled for 1M), and the indicators it shares with pandas-ta and `ta`, against
 pandas-ta (TA-Lib mode), `ta`, and a bare loop of the same TA-Lib calls (the floor).
 
-pandas-ta needs Python >= 3.12, so it (and `ta`) run in their own virtual environment:
+pandas-ta needs Python >= 3.12, so it (and `ta`) run in benchmarks/.venv-pandas-ta (built
+by ``make bench-envs``, same TA-Lib version as ours) as a worker process: every round runs
+trademl, the bare TA-Lib loop, pandas-ta and ta once each, in a rotating order, and each
+side's CPU time is measured in its own process. The bare loop makes exactly the TA-Lib
+calls trademl's wrappers make, on the same arrays.
 
-    ~/.pyenv/versions/3.12.1/bin/python -m venv benchmarks/.venv-pandas-ta
-    benchmarks/.venv-pandas-ta/bin/pip install pandas-ta TA-Lib pandas numpy ta
-
-Run: .venv/bin/python benchmarks/features.py [--quick]
+Run: .venv/bin/python benchmarks/features.py [--quick] [--rounds 9]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
-import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,12 +24,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _common import SideProcess, alternate, print_settings, ratio_line, side_python
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "binance_intraday" / "BTCUSDT_5m_2024-2026.csv.gz"
-OTHER_VENV = ROOT / "benchmarks" / ".venv-pandas-ta" / "bin" / "python"
 
-# the indicators all three libraries have: 40 output columns
+# the indicators all three libraries have: 41 output columns (pandas-ta gives 42, ta 34)
 SHARED_SPEC = {
     "indicators": [
         {"name": "sma", "params": {"timeperiod": [10, 20, 50, 200]}},
@@ -64,19 +64,14 @@ SHARED_SPEC = {
     "exclude": ["*_dist", "bbands_*_pctb", "bbands_*_width"],
 }
 
+# the pandas-ta / ta side: a worker in benchmarks/.venv-pandas-ta (see _common.SideProcess)
 OTHERS = r"""
-import json, sys, time, warnings
+import sys, warnings
 import numpy as np, pandas as pd
 warnings.simplefilter("ignore")
 raw = np.load(sys.argv[1])
 df = pd.DataFrame({k: raw[k] for k in ("open", "high", "low", "close", "volume")})
 o, h, l, c, v = (df[k] for k in ("open", "high", "low", "close", "volume"))
-
-def best(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter(); out = fn(); times.append(time.perf_counter() - t)
-    return min(times), out
 
 def ncols(items):
     return sum(1 if isinstance(x, pd.Series) else x.shape[1] for x in items)
@@ -93,7 +88,7 @@ def pandas_ta(talib):
             pta.aroon(h, l, 14, **k).iloc[:, :2], pta.cci(h, l, c, 20, **k), pta.willr(h, l, c, 14, **k),
             pta.roc(c, 10, **k), pta.mom(c, 10, **k), pta.cmo(c, 14, **k), pta.apo(c, 12, 26, **k),
             pta.ppo(c, 12, 26, **k).iloc[:, :1], pta.uo(h, l, c, 7, 14, 28, **k)]
-    return out
+    return ncols(out)
 
 import ta
 def ta_package():
@@ -116,13 +111,12 @@ def ta_package():
     out.append(ta.momentum.ROCIndicator(c, 10).roc())
     out.append(ta.momentum.PercentagePriceOscillator(c, 26, 12, 9).ppo())
     out.append(ta.momentum.UltimateOscillator(h, l, c, 7, 14, 28).ultimate_oscillator())
-    return out
+    return ncols(out)
 
-result = {}
-t, out = best(lambda: pandas_ta(True), 3); result["pandas_ta"] = (t, ncols(out))
-t, out = best(lambda: pandas_ta(False), 1); result["pandas_ta_no_talib"] = (t, ncols(out))
-t, out = best(ta_package, 2); result["ta"] = (t, ncols(out))
-print(json.dumps(result))
+import importlib.metadata as md
+VERSIONS = {p: md.version(p) for p in ("pandas-ta", "TA-Lib", "ta", "pandas", "numpy")}
+serve({"pandas-ta": lambda: pandas_ta(True), "pandas-ta, no TA-Lib": lambda: pandas_ta(False),
+       "ta": ta_package, "versions": lambda: VERSIONS})
 """
 
 
@@ -145,16 +139,6 @@ def load(n_bars: int) -> pd.DataFrame:
     data = np.concatenate(pieces)[:n_bars]
     index = pd.date_range(frame.index[0], periods=n_bars, freq="5min", tz="UTC", name="timestamp")
     return pd.DataFrame(data, index=index, columns=["open", "high", "low", "close", "volume"])
-
-
-def best_of(fn, repeats: int) -> tuple[float, object]:
-    times, out = [], None
-    for _ in range(repeats):
-        gc.collect()
-        started = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - started)
-    return min(times), out
 
 
 def peak_memory(fn) -> float:
@@ -182,68 +166,103 @@ def bare_talib_calls(frame: pd.DataFrame, spec) -> list:
     return calls
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="skip the 1M-bar run")
+    parser.add_argument("--rounds", type=int, default=9, help="alternating rounds per comparison")
     args = parser.parse_args()
+    import talib
 
     from trademl.features import generate_features, registry
 
     started = time.perf_counter()
     features = registry()
     print(f"registry: {len(features)} features (first load incl. TA-Lib import "
-          f"{time.perf_counter() - started:.2f} s)")  # fmt: skip
+          f"{time.perf_counter() - started:.2f} s); TA-Lib {talib.__version__}, "
+          f"pandas {pd.__version__}, numpy {np.__version__}")  # fmt: skip
     talib_names = sorted(n for n, f in features.items() if f.talib is not None)
 
     frame = load(100_000)
     generate_features(frame.iloc[:5000])  # warm caches and lazy imports (arch)
 
-    print("\n== full default set ==")
+    print_settings("full default set", {"bars": "real BTC/USDT 5m (tiled for 1M)",
+                                        "spec": "None (every feature, default grids)",
+                                        "runs": "3 at 100K bars, 1 at 1M (after one warm-up)"})  # fmt: skip
     sizes = [100_000] if args.quick else [100_000, 1_000_000]
     for n in sizes:
         data = frame if n == 100_000 else load(n)
-        seconds, out = best_of(lambda d=data: generate_features(d), 3 if n == 100_000 else 1)
-        no_garch, out2 = best_of(
-            lambda d=data: generate_features(d, {"exclude": ["garch_*"]}), 3 if n == 100_000 else 1
-        )
+        runs = alternate({
+            "all": lambda d=data: generate_features(d),
+            "no GARCH": lambda d=data: generate_features(d, {"exclude": ["garch_*"]}),
+        }, 3 if n == 100_000 else 1, warmup=0 if n > 100_000 else 1)  # fmt: skip
+        out = generate_features(data)
         mem = peak_memory(lambda d=data: generate_features(d))
-        print(f"{n:>9,} bars: {out.shape[1]} features in {seconds:.3f} s "
-              f"({out.shape[1] / seconds:,.0f} features/s, {out.size / seconds / 1e6:,.1f} M values/s), "
+        full, no_garch = runs["all"], runs["no GARCH"]
+        print(f"{n:>9,} bars: {out.shape[1]} features in {full.best_wall:.3f} s wall / "
+              f"{full.best_cpu:.3f} s CPU ({out.shape[1] / full.best_wall:,.0f} features/s), "
               f"peak traced memory {mem:,.0f} MiB (output {out.memory_usage().sum() / 2**20:,.0f} MiB); "
-              f"without GARCH: {out2.shape[1]} features in {no_garch:.3f} s")  # fmt: skip
+              f"without GARCH: {no_garch.best_wall:.3f} s wall / {no_garch.best_cpu:.3f} s CPU")  # fmt: skip
+        del out
 
-    print("\n== TA-Lib part of the default set (every TA-Lib wrapper, default grids) ==")
     talib_spec = {"indicators": talib_names}
-    ours, out = best_of(lambda: generate_features(frame, talib_spec), 5)
+    print_settings("TA-Lib part of the default set", {
+        "spec": f"every TA-Lib wrapper ({len(talib_names)}), default grids", "bars": "100,000",
+        "sides": "trademl generate_features vs a bare loop of the very same TA-Lib calls",
+        "rounds": f"{args.rounds}, alternating, after one warm-up round"})  # fmt: skip
     calls = bare_talib_calls(frame, talib_spec)
-    floor, _ = best_of(lambda: [fn(*a, **k) for fn, a, k in calls], 5)
-    print(f"trademl: {out.shape[1]} columns in {ours * 1e3:.0f} ms; bare loop of the same "
-          f"{len(calls)} TA-Lib calls: {floor * 1e3:.0f} ms -> ratio {ours / floor:.2f}x (target <= 1.5x)")  # fmt: skip
+    runs = alternate({
+        "trademl": lambda: generate_features(frame, talib_spec),
+        "bare TA-Lib": lambda: [fn(*a, **k) for fn, a, k in calls],
+    }, args.rounds)  # fmt: skip
+    for timing in runs.values():
+        print("  " + timing.line())
+    print("  " + ratio_line(runs["trademl"], runs["bare TA-Lib"]) + " (target <= 1.5x)")
 
-    print("\n== the 40 indicator outputs shared with pandas-ta and ta, 100,000 bars ==")
-    ours, out = best_of(lambda: generate_features(frame, SHARED_SPEC), 5)
+    print_settings("the 41 indicator outputs shared with pandas-ta and ta", {
+        "bars": "100,000 real BTC/USDT 5m", "indicators": "SHARED_SPEC in this file",
+        "sides": "trademl, a bare loop of the same TA-Lib calls (the floor), pandas-ta "
+                 "(TA-Lib mode and its own code), ta",
+        "rounds": f"{args.rounds}, every side once per round, order rotated, one warm-up "
+                  "round; pandas-ta without TA-Lib and ta: 2 rounds beside trademl",
+        "targets": "trademl >= 5x faster than pandas-ta (TA-Lib mode) and <= 1.3x bare TA-Lib, "
+                   "by best CPU time"})  # fmt: skip
     calls = bare_talib_calls(frame, SHARED_SPEC)
-    floor, _ = best_of(lambda: [fn(*a, **k) for fn, a, k in calls], 5)
-    print(f"trademl        {ours * 1e3:8.1f} ms  {out.shape[1]} columns")
-    print(f"bare TA-Lib    {floor * 1e3:8.1f} ms  (floor; trademl = {ours / floor:.2f}x the floor)")
-    if not OTHER_VENV.exists():
-        print(f"pandas-ta / ta: skipped, no {OTHER_VENV} (see the module docstring)")
-        return
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "bars.npz"
-        np.savez(path, **{k: frame[k].to_numpy() for k in frame.columns})
-        done = subprocess.run([str(OTHER_VENV), "-c", OTHERS, str(path)], capture_output=True,
-                              text=True, check=False)  # fmt: skip
-    if done.returncode != 0:
-        print("pandas-ta / ta run failed:\n" + done.stderr[-2000:])
-        return
-    others = json.loads(done.stdout.strip().splitlines()[-1])
-    for label, key in (("pandas-ta", "pandas_ta"), ("pandas-ta, no TA-Lib", "pandas_ta_no_talib"),
-                       ("ta", "ta")):  # fmt: skip
-        seconds, columns = others[key]
-        per_col_ours = ours / out.shape[1]
-        print(f"{label:<21}{seconds * 1e3:8.1f} ms  {columns} columns -> trademl is "
-              f"{seconds / ours:.1f}x faster ({(seconds / columns) / per_col_ours:.1f}x per column)")  # fmt: skip
+    columns = generate_features(frame, SHARED_SPEC).shape[1]
+    sides = {
+        "trademl": lambda: generate_features(frame, SHARED_SPEC),
+        "bare TA-Lib": lambda: [fn(*a, **k) for fn, a, k in calls],
+    }
+    python = side_python("pandas-ta")
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        if python is not None:
+            path = Path(tmp) / "bars.npz"
+            np.savez(path, **{k: frame[k].to_numpy() for k in frame.columns})
+            worker = stack.enter_context(SideProcess(python, OTHERS, str(path)))
+            print(f"   side venv: {worker.request('versions')['info']}")
+            sides["pandas-ta"] = worker.job("pandas-ta")
+        runs = alternate(sides, args.rounds)
+        if python is not None:
+            # seconds (ta: tens of seconds) per run: two alternating rounds against trademl
+            slow = alternate({"trademl": sides["trademl"],
+                              "pandas-ta, no TA-Lib": worker.job("pandas-ta, no TA-Lib"),
+                              "ta": worker.job("ta")}, 2, warmup=0)  # fmt: skip
+            runs |= {name: slow[name] for name in ("pandas-ta, no TA-Lib", "ta")}
+    print(f"  {'trademl':<24}{columns} columns; bare TA-Lib: {len(calls)} calls")
+    for timing in runs.values():
+        extra = f"  {timing.info} columns" if isinstance(timing.info, int) else ""
+        print("  " + timing.line() + extra)
+    ours, floor = runs["trademl"], runs["bare TA-Lib"]
+    print("  " + ratio_line(ours, floor))
+    met = ours.best_cpu / floor.best_cpu <= 1.3
+    for name in ("pandas-ta", "pandas-ta, no TA-Lib", "ta"):
+        if name in runs:
+            print("  " + ratio_line(runs[name], ours))
+    if "pandas-ta" in runs:
+        faster = runs["pandas-ta"].best_cpu / ours.best_cpu
+        met &= faster >= 5
+        print(f"  targets (best CPU): {ours.best_cpu / floor.best_cpu:.2f}x bare TA-Lib (<= 1.3), "
+              f"{faster:.2f}x faster than pandas-ta (>= 5): {'met' if met else 'NOT met'}")  # fmt: skip
+    return 0 if met else 1
 
 
 if __name__ == "__main__":

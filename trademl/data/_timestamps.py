@@ -75,20 +75,35 @@ def _rows(positions: np.ndarray, limit: int = 5) -> str:
     return shown + more
 
 
+def _unit_of(typical: float) -> str:
+    return next(name for bound, name in _EPOCH_UNITS if typical >= bound)
+
+
 def _from_epoch(values: pd.Series, column: str, unit: str) -> pd.DatetimeIndex:
-    numbers = values.to_numpy(dtype="float64", na_value=np.nan)
-    missing = np.flatnonzero(~np.isfinite(numbers))
-    if missing.size:
-        raise DataError(f"column {column!r} is empty or not a number at row(s) {_rows(missing)}")
+    # plain numpy integers hold no NaN: no float copy, no finiteness pass
+    integer = isinstance(values.dtype, np.dtype) and values.dtype.kind in "iu"
+    numbers = values.to_numpy() if integer else values.to_numpy("float64", na_value=np.nan)
+    if not integer:
+        missing = np.flatnonzero(~np.isfinite(numbers))
+        if missing.size:
+            raise DataError(
+                f"column {column!r} is empty or not a number at row(s) {_rows(missing)}"
+            )
+    low, high = (float(numbers.min()), float(numbers.max())) if numbers.size else (0.0, 0.0)
+    smallest = low if low >= 0 else (-high if high <= 0 else 0.0)
+    largest = max(abs(low), abs(high))
     if unit == "auto":
-        typical = float(np.median(np.abs(numbers))) if numbers.size else 0.0
-        unit = next(name for bound, name in _EPOCH_UNITS if typical >= bound)
+        # the median magnitude lies between the smallest and the largest: when both fall
+        # in one unit's range (every well-formed file), so does the median, without a sort
+        unit = _unit_of(largest)
+        if _unit_of(smallest) != unit:
+            unit = _unit_of(float(np.median(np.abs(numbers))))
     if unit not in _NS_PER_UNIT:
         raise DataError(f"timestamp unit must be one of auto, s, ms, us, ns; got {unit!r}")
     scale = _NS_PER_UNIT[unit]
     limit = np.iinfo(np.int64).max / scale
-    bad = np.flatnonzero(np.abs(numbers) >= limit)
-    if bad.size:
+    if largest >= limit:
+        bad = np.flatnonzero(np.abs(numbers.astype("float64")) >= limit)
         raise DataError(
             f"column {column!r}: epoch value(s) too large for unit {unit!r} at row(s) {_rows(bad)}"
         )

@@ -250,6 +250,9 @@ def _numeric_column(values: pd.Series, name: str, where: str) -> np.ndarray:
         return values.to_numpy()
     if pd.api.types.is_bool_dtype(values.dtype):
         raise DataError(f"{where}: column {name!r} holds true/false values, not numbers")
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "iuf":
+        # plain numpy numbers: NaN stays NaN in a cast, no separate missing-value pass
+        return values.to_numpy().astype(np.float64)
     if pd.api.types.is_numeric_dtype(values.dtype):
         return values.to_numpy(dtype="float64", na_value=np.nan)
     numbers = pd.to_numeric(values, errors="coerce")

@@ -78,7 +78,13 @@ def infer_bar_delta(index: pd.DatetimeIndex) -> pd.Timedelta:
     """The bar length: the most common step (gaps are real outages and must not skew it)."""
     if len(index) < 2:
         raise DataError("cannot infer the bar length from fewer than 2 timestamps")
-    steps = np.diff(index.as_unit("ns").asi8)
+    return _most_common_step(np.diff(index.as_unit("ns").asi8))
+
+
+def _most_common_step(steps: np.ndarray) -> pd.Timedelta:
+    # a gap-free series (the usual case) needs no sort of every step
+    if (steps == steps[0]).all():
+        return pd.Timedelta(int(steps[0]), unit="ns")
     values, counts = np.unique(steps, return_counts=True)
     return pd.Timedelta(int(values[np.argmax(counts)]), unit="ns")
 
@@ -107,11 +113,13 @@ def bars_from_frame(
     index = _to_utc_index(ohlcv.index, "ohlcv")
     if len(index) == 0:
         raise DataError("ohlcv: the frame has no rows")
-    if not index.is_monotonic_increasing:
-        bad = int(np.argmax(np.diff(index.asi8) < 0)) + 1
+    # one pass over the steps answers order, duplicates and the bar length
+    steps = np.diff(index.asi8)
+    if (steps < 0).any():
+        bad = int(np.argmax(steps < 0)) + 1
         raise DataError(f"ohlcv: timestamps are not sorted ascending (row {bad}: {index[bad]})")
-    if index.has_duplicates:
-        dup = index[index.duplicated()][0]
+    if (steps == 0).any():
+        dup = index[int(np.argmax(steps == 0)) + 1]
         raise DataError(f"ohlcv: duplicate timestamp {dup}")
     missing = [c for c in PRICE_COLUMNS if c not in by_name]
     if missing:
@@ -127,9 +135,9 @@ def bars_from_frame(
             values = np.ascontiguousarray(column.to_numpy(dtype=np.float64, na_value=np.nan))
         except (TypeError, ValueError) as exc:
             raise DataError(f"ohlcv: column {name!r} is not numeric ({exc})") from None
-        bad = ~np.isfinite(values)
-        if bad.any():
-            rows = np.flatnonzero(bad)
+        finite = np.isfinite(values)
+        if not finite.all():
+            rows = np.flatnonzero(~finite)
             message = (
                 f"ohlcv: column {name!r} has {len(rows)} NaN/inf value(s), first at row "
                 f"{rows[0]} ({index[rows[0]]}); repair them first (trademl.repair_ohlcv) "
@@ -138,11 +146,11 @@ def bars_from_frame(
             if on_nan == "raise":
                 raise DataError(message)
             logger.warning(message)
-        if name == "volume" and bad.all():
+        if name == "volume" and not finite.any():
             continue  # an all-NaN volume column is the same as none
         columns[name] = values
     return Bars(
-        index, columns, extra=extra, bar_delta=infer_bar_delta(index) if len(index) > 1 else None
+        index, columns, extra=extra, bar_delta=_most_common_step(steps) if len(steps) else None
     )
 
 
