@@ -5,8 +5,9 @@ Every state has the same two calls (what ``trademl.serving.online`` drives):
 
 - ``open(history)``: the history so far (a :class:`~trademl.features._bars.Bars`); returns
   the outputs at its last bar;
-- ``update(window)``: the bars up to the new one (at least ``need`` of them, and all of
-  them until ``opened``); returns the outputs at the new bar.
+- ``update(window, bar)``: the bars up to the new one (at least ``need`` of them, and all
+  of them until ``opened``) and the new bar's values as floats; returns the outputs at
+  the new bar.
 
 TA-Lib keeps its own state in ``talib.stream`` handles (O(1) per bar, bit-identical to the
 Function API); a handle needs ``lookback + 1`` bars or a few more before it can be opened,
@@ -56,10 +57,10 @@ class _Handle:
             return None
         return self.handle.value
 
-    def update(self, window: Bars) -> Any:
+    def update(self, window: Bars, bar: Mapping[str, float]) -> Any:
         if self.handle is None:
             return self.open(window)
-        return self.handle.update(*(float(window.columns[i][-1]) for i in self.inputs))
+        return self.handle.update(*[bar[i] for i in self.inputs])
 
 
 class TalibStream:
@@ -81,6 +82,8 @@ class TalibStream:
         self.derived = derived
         self.params = dict(params)
         self.n_raw = len(talib.abstract.Function(function).output_names)
+        # every TA-Lib output kept, in order: the handle's answer is the outputs as they are
+        self.direct = tuple(picks) == tuple(range(self.n_raw))
 
     @property
     def opened(self) -> bool:
@@ -91,6 +94,8 @@ class TalibStream:
             raw = (NAN,) * self.n_raw
         else:
             raw = value if isinstance(value, tuple) else (value,)
+        if self.derived is None and self.direct:
+            return raw
         values = [float(raw[i]) for i in self.picks if i is not None]
         if self.derived is not None:
             arrays = tuple(np.array([float(v)]) for v in raw)
@@ -100,8 +105,8 @@ class TalibStream:
     def open(self, history: Bars) -> tuple[float, ...]:
         return self._outputs(history, self.handle.open(history))
 
-    def update(self, window: Bars) -> tuple[float, ...]:
-        return self._outputs(window, self.handle.update(window))
+    def update(self, window: Bars, bar: Mapping[str, float]) -> tuple[float, ...]:
+        return self._outputs(window, self.handle.update(window, bar))
 
 
 def _value(raw: Any) -> np.ndarray:
@@ -133,8 +138,8 @@ class KeltnerState:
     def open(self, history: Bars) -> tuple[float, ...]:
         return self._outputs(history, self.ema.open(history), self.atr.open(history))
 
-    def update(self, window: Bars) -> tuple[float, ...]:
-        return self._outputs(window, self.ema.update(window), self.atr.update(window))
+    def update(self, window: Bars, bar: Mapping[str, float]) -> tuple[float, ...]:
+        return self._outputs(window, self.ema.update(window, bar), self.atr.update(window, bar))
 
 
 class VolSmaState:
@@ -160,8 +165,8 @@ class VolSmaState:
     def open(self, history: Bars) -> tuple[float, ...]:
         return self._outputs(history, self.sma.open(history))
 
-    def update(self, window: Bars) -> tuple[float, ...]:
-        return self._outputs(window, self.sma.update(window))
+    def update(self, window: Bars, bar: Mapping[str, float]) -> tuple[float, ...]:
+        return self._outputs(window, self.sma.update(window, bar))
 
 
 class VptState:
@@ -180,7 +185,7 @@ class VptState:
         self.total = None if len(history) < 2 else float(values[-1])
         return (float(values[-1]),)
 
-    def update(self, window: Bars) -> tuple[float, ...]:
+    def update(self, window: Bars, bar: Mapping[str, float]) -> tuple[float, ...]:
         close, volume = window.columns["close"], window.columns["volume"]
         change = volume[-1] * (close[-1] / close[-2] - 1.0)
         self.total = float(change) if self.total is None else float(self.total + change)
@@ -210,7 +215,7 @@ class SwingState:
         self.resistance, self.support = float(resistance[-1]), float(support[-1])
         return self._outputs(history.columns["close"][-1])
 
-    def update(self, window: Bars) -> tuple[float, ...]:
+    def update(self, window: Bars, bar: Mapping[str, float]) -> tuple[float, ...]:
         if len(window) >= self.need:
             # the bar `order` back is a swing high (low) when it is the extreme of the span
             # around it; the batch function confirms it at exactly this bar

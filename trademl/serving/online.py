@@ -219,7 +219,7 @@ class _TailServer:
     def open(self, history: Bars) -> tuple[float, ...]:
         return self.update(history)
 
-    def update(self, window: Bars) -> tuple[float, ...]:
+    def update(self, window: Bars, bar: Mapping[str, float] | None = None) -> tuple[float, ...]:
         if len(window) < self.warm:
             return (NAN,) * self.n_out  # still in the warm-up: the batch value is NaN too
         arrays = self.item.feature.run(window, self.item.params)
@@ -389,7 +389,7 @@ class OnlineFeatures:
                 window = windows.get(need)
                 if window is None:
                     window = windows[need] = self._history.window(need)
-                _scatter(base, positions, server.update(window))
+                _scatter(base, positions, server.update(window, row))
             if self._row is not None and self._max_lag:
                 self._recent.append(self._base_)
                 del self._recent[: -self._max_lag]

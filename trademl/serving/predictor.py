@@ -87,17 +87,13 @@ class Predictor:
         if not np.isfinite(row).all():
             return {"timestamp": stamp, "prediction": None, "proba": None, "signal": None,
                     "ready": False}  # fmt: skip
-        scored = self.package.score_rows(
-            pd.DataFrame(row[None, :], columns=self.package.feature_names, index=[stamp]),
-            symbol,
-        )
-        first = scored.iloc[0]
-        proba = float(first["proba"])
+        y_pred, p_up, signal = self.package.score_values(row[None, :], symbol)
+        proba = float(p_up[0])
         return {
             "timestamp": stamp,
-            "prediction": float(first["y_pred"]),
+            "prediction": float(y_pred[0]),
             "proba": proba if np.isfinite(proba) else None,
-            "signal": int(first["signal"]),
+            "signal": int(signal[0]),
             "ready": True,
         }
 
