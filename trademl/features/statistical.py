@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trademl.features._registry import Online, feature, rolling_tail, tail_exact, tail_within
+from trademl.features._registry import Online, feature, rolling_tail, tail_within
 from trademl.features._rolling import (
     rolling_cov,
     rolling_std,
@@ -32,6 +32,12 @@ def _moments(r: np.ndarray) -> tuple[float, float, float, float]:
     d = r - mean
     d2 = d * d
     return mean, float(window_mean(d2)), float(window_mean(d2 * d)), float(window_mean(d2 * d2))
+
+
+def _logret_last(bars: Any, lag: int) -> tuple[float]:
+    # elementwise log of the two closes: the same values as the batch's log of the series
+    log_close = np.log(bars.close[[-1 - lag, -1]])
+    return (float(log_close[1] - log_close[0]),)
 
 
 def _retmean_last(bars: Any, window: int) -> tuple[float]:
@@ -113,7 +119,7 @@ ZSCORE_ONLINE = tail_within(
     params={"lag": 1},
     grid={"lag": (1, 2, 3, 5, 10, 20, 50)},
     warmup=lambda lag: lag,
-    online=tail_exact(lambda lag: lag + 1),
+    online=Online("exact", tail=lambda lag: lag + 1, last=_logret_last),
 )
 def logret(bars: Any, lag: int) -> np.ndarray:
     """log(close_t / close_{t-lag})."""

@@ -9,7 +9,7 @@ import numpy as np
 import talib
 
 from trademl.features._online_state import VolSmaState, VptState
-from trademl.features._registry import Online, feature, rolling_tail, tail_exact
+from trademl.features._registry import Online, feature, rolling_tail
 from trademl.features._rolling import rolling_sum, windows
 from trademl.features._talib import talib_feature
 
@@ -177,6 +177,35 @@ def volume_profile(
     return poc, vah, val
 
 
+def _vprofile_last(bars: Any, window: int, bins: int) -> tuple[float, ...]:
+    """``vprofile`` of the newest window alone, in the batch function's arithmetic."""
+    high, low = bars.high[-window:], bars.low[-window:]
+    close, volume = bars.close[-window:], bars.volume[-window:]
+    typical = (high + low + close) / 3.0
+    lo, hi = low.min(), high.max()
+    span = hi - lo if hi > lo else np.float64(1.0)
+    scaled = typical - lo
+    scaled *= bins / span
+    index = scaled.astype(np.intp)
+    np.clip(index, 0, bins - 1, out=index)
+    profile = np.bincount(index, weights=volume, minlength=bins)
+    total = profile.sum()
+    if total <= 0:
+        return (float("nan"),) * 6
+    width = span / bins
+    ranked = -np.sort(-profile)
+    share = np.cumsum(ranked) / total
+    reach = min(int(np.count_nonzero(share < VALUE_AREA - 1e-12)), bins - 1)
+    included = profile >= ranked[reach]
+    low_bin = int(np.argmax(included))
+    high_bin = bins - 1 - int(np.argmax(included[::-1]))
+    poc = lo + (int(np.argmax(profile)) + 0.5) * width
+    vah, val = lo + (high_bin + 1) * width, lo + low_bin * width
+    price = close[-1]
+    return tuple(float(v) for v in (poc, vah, val, price / poc - 1.0, price / vah - 1.0,
+                                    price / val - 1.0))  # fmt: skip
+
+
 @feature(
     "vprofile",
     category="volume",
@@ -185,7 +214,7 @@ def volume_profile(
     outputs=("poc", "vah", "val", "poc_dist", "vah_dist", "val_dist"),
     warmup=lambda window, bins: window - 1,
     # min, max, and one bincount per window adding its bars in order: exact on the window
-    online=tail_exact(lambda window, bins: window),
+    online=Online("exact", tail=lambda window, bins: window, last=_vprofile_last),
 )
 def vprofile(bars: Any, window: int, bins: int) -> tuple[np.ndarray, ...]:
     """Rolling volume profile: point of control and 70% value area, and distances to them."""
