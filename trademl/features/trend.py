@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import talib
 
-from trademl.features._registry import feature
+from trademl.features._registry import Online, feature
 from trademl.features._rolling import shift
 from trademl.features._talib import talib_feature
 
@@ -82,6 +82,26 @@ def midpoint_of_range(high: np.ndarray, low: np.ndarray, period: int) -> np.ndar
     return (talib.MAX(high, period) + talib.MIN(low, period)) / 2.0
 
 
+def _midpoint(high: np.ndarray, low: np.ndarray, end: int, period: int) -> np.float64:
+    """midpoint_of_range at the bar ``end`` back from the newest (0: the newest)."""
+    stop = len(high) - end
+    return (high[stop - period : stop].max() + low[stop - period : stop].min()) / 2.0
+
+
+def _ichimoku_last(bars: Any, tenkan: int, kijun: int, senkou: int) -> tuple[float, ...]:
+    high, low, close = bars.high, bars.low, bars.close
+    tenkan_line = _midpoint(high, low, 0, tenkan)
+    kijun_line = _midpoint(high, low, 0, kijun)
+    senkou_a = (_midpoint(high, low, kijun, tenkan) + _midpoint(high, low, kijun, kijun)) / 2.0
+    senkou_b = _midpoint(high, low, kijun, senkou)
+    chikou = close[-1 - kijun]
+    price = close[-1]
+    above = np.maximum(price - np.fmax(senkou_a, senkou_b), 0.0)
+    below = np.minimum(price - np.fmin(senkou_a, senkou_b), 0.0)
+    values = (tenkan_line, kijun_line, senkou_a, senkou_b, chikou, (above + below) / price)
+    return tuple(float(v) for v in values)
+
+
 @feature(
     "ichimoku",
     category="trend",
@@ -89,6 +109,7 @@ def midpoint_of_range(high: np.ndarray, low: np.ndarray, period: int) -> np.ndar
     params={"tenkan": 9, "kijun": 26, "senkou": 52},
     outputs=("tenkan", "kijun", "senkou_a", "senkou_b", "chikou", "cloud_dist"),
     warmup=lambda tenkan, kijun, senkou: senkou - 1 + kijun,
+    online=Online("exact", tail=lambda tenkan, kijun, senkou: senkou + kijun, last=_ichimoku_last),
 )
 def ichimoku(bars: Any, tenkan: int, kijun: int, senkou: int) -> tuple[np.ndarray, ...]:
     """Ichimoku cloud, causal: the spans are the values plotted at t, i.e. computed `kijun`

@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import talib
 
-from trademl.features._registry import feature
+from trademl.features._online_state import VolSmaState, VptState
+from trademl.features._registry import Online, feature, rolling_tail
 from trademl.features._rolling import rolling_sum, windows
 from trademl.features._talib import talib_feature
 
@@ -26,8 +27,30 @@ talib_feature(
 )
 
 
+def _cmf_last(bars: Any, window: int) -> tuple[float]:
+    high, low = bars.high[-window:], bars.low[-window:]
+    close, volume = bars.close[-window:], bars.volume[-window:]
+    span = high - low
+    with np.errstate(divide="ignore", invalid="ignore"):
+        multiplier = np.where(span > 0, ((close - low) - (high - close)) / span, 0.0)
+        return (float(np.float64(np.sum(multiplier * volume)) / np.sum(volume)),)
+
+
+def _vwap_last(bars: Any, window: int) -> tuple[float, float]:
+    volume = bars.volume[-window:]
+    typical = (bars.high[-window:] + bars.low[-window:] + bars.close[-window:]) / 3.0
+    volume_sum = np.sum(volume)
+    level = float(np.sum(typical * volume) / volume_sum) if volume_sum > 0 else float("nan")
+    return level, float(bars.close[-1] / level - 1.0)
+
+
 @feature(
-    "cmf", category="volume", inputs=HLCV, params={"window": 20}, warmup=lambda window: window - 1
+    "cmf",
+    category="volume",
+    inputs=HLCV,
+    params={"window": 20},
+    warmup=lambda window: window - 1,
+    online=rolling_tail(lambda window: window, _cmf_last),
 )
 def cmf(bars: Any, window: int) -> np.ndarray:
     """Chaikin money flow: sum(money-flow multiplier x volume) / sum(volume)."""
@@ -38,7 +61,8 @@ def cmf(bars: Any, window: int) -> np.ndarray:
         return rolling_sum(multiplier * volume, window) / rolling_sum(volume, window)
 
 
-@feature("vpt", category="volume", inputs=("close", "volume"), warmup=1)
+@feature("vpt", category="volume", inputs=("close", "volume"), warmup=1,
+         online=Online("exact", state=VptState))  # fmt: skip
 def vpt(bars: Any) -> np.ndarray:
     """Volume-price trend: cumulative volume x relative close change (NaN at the first bar)."""
     change = np.empty(len(bars))
@@ -56,13 +80,17 @@ def vpt(bars: Any) -> np.ndarray:
     params={"timeperiod": 20},
     outputs=("", "ratio"),
     warmup=lambda timeperiod: timeperiod - 1,
+    online=Online("exact", state=VolSmaState),
 )
 def vol_sma(bars: Any, timeperiod: int) -> tuple[np.ndarray, np.ndarray]:
     """Average volume, and this bar's volume relative to it."""
     average = talib.SMA(bars.volume, timeperiod)
+    return average, volume_ratio(bars.volume, average)
+
+
+def volume_ratio(volume: np.ndarray, average: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(average > 0, bars.volume / average, np.nan)
-    return average, ratio
+        return np.where(average > 0, volume / average, np.nan)
 
 
 @feature(
@@ -73,6 +101,7 @@ def vol_sma(bars: Any, timeperiod: int) -> tuple[np.ndarray, np.ndarray]:
     outputs=("", "dist"),
     grid={"window": (20, 100)},
     warmup=lambda window: window - 1,
+    online=rolling_tail(lambda window: window, _vwap_last),
 )
 def vwap(bars: Any, window: int) -> tuple[np.ndarray, np.ndarray]:
     """Rolling VWAP of the typical price (H+L+C)/3, and the close's relative distance to it."""
@@ -148,6 +177,35 @@ def volume_profile(
     return poc, vah, val
 
 
+def _vprofile_last(bars: Any, window: int, bins: int) -> tuple[float, ...]:
+    """``vprofile`` of the newest window alone, in the batch function's arithmetic."""
+    high, low = bars.high[-window:], bars.low[-window:]
+    close, volume = bars.close[-window:], bars.volume[-window:]
+    typical = (high + low + close) / 3.0
+    lo, hi = low.min(), high.max()
+    span = hi - lo if hi > lo else np.float64(1.0)
+    scaled = typical - lo
+    scaled *= bins / span
+    index = scaled.astype(np.intp)
+    np.clip(index, 0, bins - 1, out=index)
+    profile = np.bincount(index, weights=volume, minlength=bins)
+    total = profile.sum()
+    if total <= 0:
+        return (float("nan"),) * 6
+    width = span / bins
+    ranked = -np.sort(-profile)
+    share = np.cumsum(ranked) / total
+    reach = min(int(np.count_nonzero(share < VALUE_AREA - 1e-12)), bins - 1)
+    included = profile >= ranked[reach]
+    low_bin = int(np.argmax(included))
+    high_bin = bins - 1 - int(np.argmax(included[::-1]))
+    poc = lo + (int(np.argmax(profile)) + 0.5) * width
+    vah, val = lo + (high_bin + 1) * width, lo + low_bin * width
+    price = close[-1]
+    return tuple(float(v) for v in (poc, vah, val, price / poc - 1.0, price / vah - 1.0,
+                                    price / val - 1.0))  # fmt: skip
+
+
 @feature(
     "vprofile",
     category="volume",
@@ -155,6 +213,8 @@ def volume_profile(
     params={"window": 50, "bins": 24},
     outputs=("poc", "vah", "val", "poc_dist", "vah_dist", "val_dist"),
     warmup=lambda window, bins: window - 1,
+    # min, max, and one bincount per window adding its bars in order: exact on the window
+    online=Online("exact", tail=lambda window, bins: window, last=_vprofile_last),
 )
 def vprofile(bars: Any, window: int, bins: int) -> tuple[np.ndarray, ...]:
     """Rolling volume profile: point of control and 70% value area, and distances to them."""
