@@ -24,6 +24,7 @@ from trademl.cli import (
     predict,
     regimes,
     run,
+    serve,
 )
 from trademl.cli import validate as validate_cmds
 from trademl.cli._console import err_console
@@ -71,6 +72,7 @@ for _module in (
     backtest,
     regimes,
     monitor,
+    serve,
 ):
     _module.register(app)
 
