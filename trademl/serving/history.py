@@ -82,7 +82,9 @@ class SymbolHistory:
 
     def bars_after(self, ts: int) -> list[NewBar]:
         start = int(np.searchsorted(self._ts, ts, side="right"))
-        return [NewBar(t, tuple(r)) for t, r in zip(self._ts[start:], self._rows[start:])]
+        return [
+            NewBar(t, tuple(r)) for t, r in zip(self._ts[start:], self._rows[start:], strict=True)
+        ]
 
     def extend(self, bars: Sequence[NewBar]) -> None:
         self._ts.extend(b.ts for b in bars)
@@ -130,6 +132,13 @@ def check_bars(
                 f"the last bar ({last})",
                 field=f"{where}.timestamp",
             )
+        if ts + step_ns > now_ns:
+            closes = pd.Timestamp(ts + step_ns, unit="ns", tz="UTC").isoformat()
+            raise BarRejected(
+                f"{where}.timestamp: the bar opened at {stamp} is not closed yet "
+                f"(closes at {closes})",
+                field=f"{where}.timestamp",
+            )
         if ts - previous > step_ns and not allow_gap:
             missing = (ts - previous) // step_ns - 1
             raise BarRejected(
@@ -138,22 +147,15 @@ def check_bars(
                 field=f"{where}.timestamp",
                 status=409,
             )
-        if ts + step_ns > now_ns:
-            closes = pd.Timestamp(ts + step_ns, unit="ns", tz="UTC").isoformat()
-            raise BarRejected(
-                f"{where}.timestamp: the bar opened at {stamp} is not closed yet "
-                f"(closes at {closes})",
-                field=f"{where}.timestamp",
-            )
         o, h, low, c, v = (float(getattr(bar, k)) for k in OHLCV)
-        if h < max(o, c, low):
-            raise BarRejected(
-                f"{where}.high: {h} is below the bar's open, close or low",
-                field=f"{where}.high",
-            )
         if low > min(o, c):
             raise BarRejected(
                 f"{where}.low: {low} is above the bar's open or close", field=f"{where}.low"
+            )
+        if h < max(o, c):
+            raise BarRejected(
+                f"{where}.high: {h} is below the bar's open or close",
+                field=f"{where}.high",
             )
         checked.append(NewBar(ts, (o, h, low, c, v)))
         previous = ts
