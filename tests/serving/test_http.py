@@ -4,6 +4,7 @@ field and leaves the stream intact, health, metrics and the OpenAPI schema."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import httpx
@@ -140,7 +141,7 @@ def test_predict_rows_equal_the_package_and_check_the_signature(
             assert 400 <= response.status_code < 500, (named, response.text)
             assert named in response.json()["error"], response.text
         # NaN and infinity are not numbers a model can use
-        text = '{"columns": ["%s"], "rows": [[NaN]]}' % columns[0]
+        text = json.dumps({"columns": [columns[0]], "rows": [[0.0]]}).replace("0.0", "NaN")
         response = client.post(
             "/v1/predict", content=text, headers={"content-type": "application/json"}
         )
