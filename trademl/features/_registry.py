@@ -22,7 +22,7 @@ import importlib
 import itertools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -32,6 +32,7 @@ from trademl.errors import TradeMLError
 __all__ = [
     "INPUTS",
     "Feature",
+    "Online",
     "FeatureError",
     "feature",
     "get_feature",
@@ -74,6 +75,67 @@ def format_param(value: Any) -> str:
     return str(value).lower()
 
 
+OnlineMode = Literal["exact", "tail", "none"]
+
+
+@dataclass(frozen=True)
+class Online:
+    """How a feature is served bar by bar (``trademl.serving.online``), and how close the
+    served value comes to the batch path on the same history.
+
+    ``exact``: bit-identical to the batch value; by a TA-Lib stream handle (every TA-Lib
+    wrapper), by a carried ``state`` (``state(**params)`` returns an object with
+    ``open(history_bars)`` and ``update(window_bars) -> tuple of floats``), or by
+    recomputing the last ``tail`` bars where the value depends on them alone through
+    order-exact arithmetic (max, min, shifts, a sum in window order).
+    ``tail``: recomputed on the last ``tail`` bars; equal to the batch value within the
+    relative ``tolerance`` (cumulative sums started at a different bar round differently),
+    ``reason`` says why.
+    ``none``: not servable; ``reason`` says why (a model using it is refused by serving).
+    """
+
+    mode: OnlineMode = "none"
+    # bars of history the last value needs: an int, or a function of the parameters
+    tail: int | Callable[..., int] | None = None
+    tolerance: float = 0.0
+    reason: str = ""
+    state: Callable[..., Any] | None = None
+
+    def tail_bars(self, params: Mapping[str, Any]) -> int:
+        if self.tail is None:
+            raise FeatureError("this feature is not served by a tail recompute")
+        return int(self.tail(**params) if callable(self.tail) else self.tail)
+
+
+# a feature registered without saying how it is served is not servable: serving a
+# feature with unknown memory on a short tail could silently differ from training
+UNDECLARED = Online(
+    "none", reason="does not declare how it is served online (@feature(online=Online(...)))"
+)
+
+
+def tail_exact(tail: int | Callable[..., int]) -> Online:
+    """Served exactly by recomputing the last ``tail`` bars."""
+    return Online("exact", tail=tail)
+
+
+def tail_within(tail: int | Callable[..., int], tolerance: float, reason: str) -> Online:
+    """Served by recomputing the last ``tail`` bars, within ``tolerance`` (relative)."""
+    return Online("tail", tail=tail, tolerance=tolerance, reason=reason)
+
+
+# the cumulative-sum rolling sums of trademl.features._rolling, and pandas' rolling
+# moments, carry rounding from the first bar of the series: a recompute on the tail
+# rounds differently, by about 1e-13 of the column's typical size
+SUM_TOLERANCE = 1e-9
+SUM_REASON = "rolling sums start at a different bar on the tail, so they round differently"
+
+
+def rolling_tail(tail: int | Callable[..., int]) -> Online:
+    """Served by recomputing the trailing window (see ``SUM_TOLERANCE``)."""
+    return tail_within(tail, SUM_TOLERANCE, SUM_REASON)
+
+
 @dataclass(frozen=True, eq=False)
 class Feature:
     """One registered feature; ``compute(bars, **params)`` returns one array per output."""
@@ -95,6 +157,8 @@ class Feature:
     origin: str = ""
     # True only for trademl's own modules, set at registration (see BUILTIN_MODULES)
     proven: bool = False
+    # how serving computes it bar by bar (see Online)
+    online: Online = UNDECLARED
 
     def resolve(self, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Defaults updated with ``params``; unknown names are an error naming the feature."""
@@ -183,6 +247,7 @@ def feature(
     warmup: int | Callable[..., int] = 0,
     grid: Mapping[str, Iterable[Any]] | None = None,
     description: str = "",
+    online: Online = UNDECLARED,
     replace: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``fn(bars, **params)`` as a feature.
@@ -192,9 +257,13 @@ def feature(
     (or a tuple, one per output) as long as the input, computed from bars <= t only::
 
         @feature("range_ratio", category="volatility", inputs=("high", "low", "close"),
-                 params={"window": 20}, warmup=lambda window: window - 1)
+                 params={"window": 20}, warmup=lambda window: window - 1,
+                 online=tail_within(lambda window: window + 1, 1e-9, "rolling sums"))
         def range_ratio(bars, window):
             ...
+
+    ``online`` says how serving computes it bar by bar (:class:`Online`); without it the
+    feature is not servable.
     """
     params = dict(params or {})
     inputs = tuple(inputs)
@@ -236,6 +305,7 @@ def feature(
             description=description or (fn.__doc__ or "").strip().split("\n")[0],
             origin=origin,
             proven=origin in BUILTIN_MODULES,
+            online=online,
         )
         return fn
 

@@ -15,7 +15,8 @@ import numpy as np
 import talib
 from talib import abstract
 
-from trademl.features._registry import Feature, add
+from trademl.features._online_state import TalibStream
+from trademl.features._registry import Feature, Online, add
 
 __all__ = ["talib_feature", "talib_lookback"]
 
@@ -87,5 +88,11 @@ def talib_feature(
             description=description or f"TA-Lib {function}: {info['display_name']}",
             talib=(function, to_kwargs, picks),
             origin=origin,
+            # a talib.stream handle carries TA-Lib's own state: bit-identical to the batch call
+            online=Online(
+                "exact",
+                reason="TA-Lib stream handle",
+                state=lambda **p: TalibStream(function, inputs, to_kwargs(**p), picks, derived, p),
+            ),
         )
     )

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from scipy.signal import lfilter
 
-from trademl.features._registry import feature
+from trademl.features._registry import Online, feature
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +53,12 @@ def filter_variance(returns: np.ndarray, omega: float, alpha: float, beta: float
     category="volatility",
     params={"window": 2000, "refit": 10000},
     warmup=lambda window, refit: window + 1,
+    online=Online(
+        "none",
+        reason="refitted every `refit` bars counted from the series' first bar: the served "
+        "value would depend on where the warm-up history starts, and a refit (~20 ms) "
+        "does not fit in one bar's latency budget",
+    ),
 )
 def garch(bars: Any, window: int, refit: int) -> np.ndarray:
     """One-bar-ahead GARCH(1,1) volatility forecast made at the bar's close (log-return

@@ -10,13 +10,14 @@ from typing import Any
 
 import numpy as np
 
-from trademl.features._registry import feature
+from trademl.features._registry import feature, rolling_tail
 from trademl.features._rolling import rolling_cov, rolling_mean, rolling_sum, shift
 
 WINDOW = {"window": 20}
 
 
-@feature("roll", category="microstructure", params=WINDOW, warmup=lambda window: window + 1)
+@feature("roll", category="microstructure", params=WINDOW, warmup=lambda window: window + 1,
+         online=rolling_tail(lambda window: window + 2))  # fmt: skip
 def roll(bars: Any, window: int) -> np.ndarray:
     """Roll (1984) spread: 2 sqrt(-cov(r_t, r_{t-1})), 0 when the covariance is positive."""
     r = bars.logret()
@@ -39,14 +40,14 @@ def corwin_schultz_spread(high: np.ndarray, low: np.ndarray) -> np.ndarray:
 
 
 @feature("corwin_schultz", category="microstructure", inputs=("high", "low"), params=WINDOW,
-         warmup=lambda window: window)  # fmt: skip
+         warmup=lambda window: window, online=rolling_tail(lambda window: window + 1))  # fmt: skip
 def corwin_schultz(bars: Any, window: int) -> np.ndarray:
     """Corwin-Schultz high-low spread, averaged over the window."""
     return rolling_mean(corwin_schultz_spread(bars.high, bars.low), window)
 
 
 @feature("amihud", category="microstructure", inputs=("close", "volume"), params=WINDOW,
-         warmup=lambda window: window)  # fmt: skip
+         warmup=lambda window: window, online=rolling_tail(lambda window: window + 1))  # fmt: skip
 def amihud(bars: Any, window: int) -> np.ndarray:
     """Amihud (2002) illiquidity: mean |r| / quote volume over the bars that traded."""
     dollar_volume = bars.close * bars.volume
@@ -60,7 +61,7 @@ def amihud(bars: Any, window: int) -> np.ndarray:
 
 
 @feature("kyle_lambda", category="microstructure", inputs=("close", "volume"), params=WINDOW,
-         warmup=lambda window: window)  # fmt: skip
+         warmup=lambda window: window, online=rolling_tail(lambda window: window + 1))  # fmt: skip
 def kyle_lambda(bars: Any, window: int) -> np.ndarray:
     """Kyle's lambda: OLS slope of r_t on signed quote volume sign(r_t) x close x volume
     (price impact per unit of signed flow; the sign by the tick rule)."""
@@ -71,7 +72,7 @@ def kyle_lambda(bars: Any, window: int) -> np.ndarray:
 
 
 @feature("bipower", category="microstructure", params=WINDOW, outputs=("rv", "bv", "jump"),
-         warmup=lambda window: window + 1)  # fmt: skip
+         warmup=lambda window: window + 1, online=rolling_tail(lambda window: window + 2))  # fmt: skip
 def bipower(bars: Any, window: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Realised variance, bipower variation (pi/2) sum |r_t||r_{t-1}| (Barndorff-Nielsen and
     Shephard 2004), and the jump share max(0, (RV - BV) / RV)."""

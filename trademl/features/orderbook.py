@@ -25,11 +25,15 @@ import numpy as np
 import pandas as pd
 
 from trademl.errors import DataError
-from trademl.features._registry import feature
+from trademl.features._registry import Online, feature
 
 __all__ = ["BookEvents", "L2Snapshots", "TradeEvents", "assign_to_bars"]
 
 CLOCK_CALIBRATION_TRADES = 200
+# serving streams candles; the events these features aggregate are not part of that stream
+EVENTS_NOT_STREAMED = Online(
+    "none", reason="aggregates order-book/trade events, which a bar stream does not carry"
+)
 
 
 def _event_times(frame: pd.DataFrame, name: str, columns: tuple[str, ...]) -> np.ndarray:
@@ -161,7 +165,13 @@ def _book(bars: Any) -> BookEvents:
     return bars.memo("book_events", lambda: BookEvents(bars.book, offset))
 
 
-@feature("quoted_spread", category="microstructure", inputs=("book",), outputs=("mean", "last"))
+@feature(
+    "quoted_spread",
+    category="microstructure",
+    inputs=("book",),
+    outputs=("mean", "last"),
+    online=EVENTS_NOT_STREAMED,
+)
 def quoted_spread(bars: Any) -> tuple[np.ndarray, np.ndarray]:
     """Relative quoted spread (ask - bid) / mid: mean over the bar's updates, and the last."""
     book = _book(bars)
@@ -172,7 +182,12 @@ def quoted_spread(bars: Any) -> tuple[np.ndarray, np.ndarray]:
     return np.where(np.isnan(mean), last, mean), last
 
 
-@feature("effective_spread", category="microstructure", inputs=("trades", "book"))
+@feature(
+    "effective_spread",
+    category="microstructure",
+    inputs=("trades", "book"),
+    online=EVENTS_NOT_STREAMED,
+)
 def effective_spread(bars: Any) -> np.ndarray:
     """Volume-weighted 2 x side x (price - mid) / mid, the mid being the last quote strictly
     before the trade (trades without a prior quote are left out)."""
@@ -186,7 +201,7 @@ def effective_spread(bars: Any) -> np.ndarray:
 
 
 @feature("depth_imbalance", category="microstructure", inputs=("l2",), params={"levels": 5},
-         grid={"levels": (1, 5, 10)})  # fmt: skip
+         grid={"levels": (1, 5, 10)}, online=EVENTS_NOT_STREAMED)  # fmt: skip
 def depth_imbalance(bars: Any, levels: int) -> np.ndarray:
     """(bid depth - ask depth) / (bid + ask depth) over the top `levels` levels, averaged over
     the bar's snapshots (carried forward when a bar has none)."""
@@ -202,7 +217,7 @@ def depth_imbalance(bars: Any, levels: int) -> np.ndarray:
     return np.where(np.isnan(mean), _bar_last(row, imbalance, len(bars)), mean)
 
 
-@feature("ofi", category="microstructure", inputs=("book",))
+@feature("ofi", category="microstructure", inputs=("book",), online=EVENTS_NOT_STREAMED)
 def order_flow_imbalance(bars: Any) -> np.ndarray:
     """Order-flow imbalance (Cont, Kukanov and Stoikov 2014), summed over the bar's best
     bid/ask updates, in base-asset units; 0 in a bar without updates."""
@@ -218,7 +233,9 @@ def order_flow_imbalance(bars: Any) -> np.ndarray:
     return _bar_sum(assign_to_bars(book.time, bars), flow, len(bars))
 
 
-@feature("trade_imbalance", category="microstructure", inputs=("trades",))
+@feature(
+    "trade_imbalance", category="microstructure", inputs=("trades",), online=EVENTS_NOT_STREAMED
+)
 def trade_imbalance(bars: Any) -> np.ndarray:
     """(buyer- minus seller-initiated volume) / total volume in the bar; NaN without trades."""
     trades = _trades(bars)
@@ -226,7 +243,13 @@ def trade_imbalance(bars: Any) -> np.ndarray:
     return _bar_mean(row, trades.side, len(bars), weights=trades.qty)
 
 
-@feature("microprice", category="microstructure", inputs=("book",), outputs=("", "dist"))
+@feature(
+    "microprice",
+    category="microstructure",
+    inputs=("book",),
+    outputs=("", "dist"),
+    online=EVENTS_NOT_STREAMED,
+)
 def microprice(bars: Any) -> tuple[np.ndarray, np.ndarray]:
     """Last microprice of the bar, (bid x ask_qty + ask x bid_qty) / (bid_qty + ask_qty),
     and its relative distance to the mid (> 0: pressure to the upside)."""

@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 import talib
 
-from trademl.features._registry import feature
+from trademl.features._online_state import SwingState
+from trademl.features._registry import Online, feature
 from trademl.features._talib import talib_feature
 
 CANDLESTICK_FUNCTIONS: tuple[str, ...] = tuple(talib.get_function_groups()["Pattern Recognition"])
@@ -42,6 +43,7 @@ def last_confirmed(values: np.ndarray, confirmed: np.ndarray, order: int) -> np.
     outputs=("resistance", "support", "resistance_dist", "support_dist"),
     grid={"order": (5, 20)},
     warmup=lambda order: 2 * order,
+    online=Online("exact", state=SwingState),
 )
 def swing(bars: Any, order: int) -> tuple[np.ndarray, ...]:
     """Latest swing high (resistance) and swing low (support): a bar whose high (low) is the

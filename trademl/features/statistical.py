@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trademl.features._registry import feature
+from trademl.features._registry import Online, feature, rolling_tail, tail_exact
 from trademl.features._rolling import rolling_cov, rolling_std, rolling_sum, shift
 from trademl.features._talib import talib_feature
 
@@ -21,6 +21,7 @@ HURST_LAGS = (1, 2, 4, 8, 16)
     params={"lag": 1},
     grid={"lag": (1, 2, 3, 5, 10, 20, 50)},
     warmup=lambda lag: lag,
+    online=tail_exact(lambda lag: lag + 1),
 )
 def logret(bars: Any, lag: int) -> np.ndarray:
     """log(close_t / close_{t-lag})."""
@@ -29,28 +30,28 @@ def logret(bars: Any, lag: int) -> np.ndarray:
 
 
 @feature("retmean", category="statistical", params={"window": 20}, grid={"window": (20, 100)},
-         warmup=lambda window: window)  # fmt: skip
+         warmup=lambda window: window, online=rolling_tail(lambda window: window + 1))  # fmt: skip
 def retmean(bars: Any, window: int) -> np.ndarray:
     """Mean 1-bar log return over the window."""
     return rolling_sum(bars.logret(), window) / window
 
 
 @feature("retskew", category="statistical", params={"window": 50}, grid={"window": (20, 100)},
-         warmup=lambda window: window)  # fmt: skip
+         warmup=lambda window: window, online=rolling_tail(lambda window: window + 1))  # fmt: skip
 def retskew(bars: Any, window: int) -> np.ndarray:
     """Sample skewness (bias-corrected, as pandas) of 1-bar log returns."""
     return pd.Series(bars.logret()).rolling(window).skew().to_numpy()
 
 
 @feature("retkurt", category="statistical", params={"window": 50}, grid={"window": (20, 100)},
-         warmup=lambda window: window)  # fmt: skip
+         warmup=lambda window: window, online=rolling_tail(lambda window: window + 1))  # fmt: skip
 def retkurt(bars: Any, window: int) -> np.ndarray:
     """Sample excess kurtosis (bias-corrected, as pandas) of 1-bar log returns."""
     return pd.Series(bars.logret()).rolling(window).kurt().to_numpy()
 
 
 @feature("zscore", category="statistical", params={"window": 20}, grid={"window": (20, 50, 200)},
-         warmup=lambda window: window - 1)  # fmt: skip
+         warmup=lambda window: window - 1, online=rolling_tail(lambda window: window))  # fmt: skip
 def zscore(bars: Any, window: int) -> np.ndarray:
     """(close - rolling mean) / rolling sample std of the close."""
     rolling = pd.Series(bars.close).rolling(window)
@@ -63,7 +64,8 @@ def zscore(bars: Any, window: int) -> np.ndarray:
 
 @feature("autocorr", category="statistical", params={"window": 50, "lag": 1},
          grid={"window": (50,), "lag": (1, 2, 5)},
-         warmup=lambda window, lag: window + lag)  # fmt: skip
+         warmup=lambda window, lag: window + lag,
+         online=rolling_tail(lambda window, lag: window + lag + 1))  # fmt: skip
 def autocorr(bars: Any, window: int, lag: int) -> np.ndarray:
     """Correlation of r_t with r_{t-lag} over the last `window` pairs of 1-bar log returns."""
     r = bars.logret()
@@ -75,7 +77,8 @@ def autocorr(bars: Any, window: int, lag: int) -> np.ndarray:
 
 
 @feature("hurst", category="statistical", params={"window": 100}, grid={"window": (100, 250)},
-         warmup=lambda window: window + max(HURST_LAGS) - 1)  # fmt: skip
+         warmup=lambda window: window + max(HURST_LAGS) - 1,
+         online=rolling_tail(lambda window: window + max(HURST_LAGS)))  # fmt: skip
 def hurst(bars: Any, window: int) -> np.ndarray:
     """Hurst exponent by the aggregated-variance method: the slope of log std(k-bar log
     return) on log k, k = 1, 2, 4, 8, 16, the std of each taken over the last `window`
@@ -93,7 +96,7 @@ def hurst(bars: Any, window: int) -> np.ndarray:
 
 
 @feature("entropy", category="statistical", params={"window": 50}, grid={"window": (50,)},
-         warmup=lambda window: window)  # fmt: skip
+         warmup=lambda window: window, online=rolling_tail(lambda window: window + 1))  # fmt: skip
 def entropy(bars: Any, window: int) -> np.ndarray:
     """Shannon entropy (bits) of the signs of 1-bar returns (down / flat / up) over the
     window: 1 bit is a coin flip, lower means one direction dominates."""
@@ -118,7 +121,9 @@ talib_feature(
 
 
 @feature("xcorr", category="statistical", inputs=("close", "reference"), params={"window": 50},
-         outputs=("corr", "beta"), warmup=lambda window: window)  # fmt: skip
+         outputs=("corr", "beta"), warmup=lambda window: window,
+         online=Online("none", reason="needs a reference symbol's bars on the same timestamps, "
+                       "which one symbol's bar stream does not carry"))  # fmt: skip
 def cross_asset(bars: Any, window: int) -> tuple[np.ndarray, np.ndarray]:
     """Rolling correlation and beta of this symbol's 1-bar log returns to the reference's
     (``generate_features(..., reference=other_close)`` on the same bar timestamps)."""

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import talib
 
-from trademl.features._registry import feature
+from trademl.features._registry import feature, tail_exact
 from trademl.features._rolling import shift
 from trademl.features._talib import talib_feature
 
@@ -89,6 +89,7 @@ def midpoint_of_range(high: np.ndarray, low: np.ndarray, period: int) -> np.ndar
     params={"tenkan": 9, "kijun": 26, "senkou": 52},
     outputs=("tenkan", "kijun", "senkou_a", "senkou_b", "chikou", "cloud_dist"),
     warmup=lambda tenkan, kijun, senkou: senkou - 1 + kijun,
+    online=tail_exact(lambda tenkan, kijun, senkou: senkou + kijun),
 )
 def ichimoku(bars: Any, tenkan: int, kijun: int, senkou: int) -> tuple[np.ndarray, ...]:
     """Ichimoku cloud, causal: the spans are the values plotted at t, i.e. computed `kijun`

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 import talib
 
-from trademl.features._registry import feature
+from trademl.features._online_state import KeltnerState
+from trademl.features._registry import Online, feature, rolling_tail, tail_exact
 from trademl.features._rolling import rolling_mean, rolling_rank_pct, rolling_std, shift
 from trademl.features._talib import talib_feature
 
@@ -57,13 +58,23 @@ talib_feature("trange", "TRANGE", category="volatility", inputs=HLC)
     params={"timeperiod": 20, "atr": 10, "mult": 2.0},
     outputs=("upper", "middle", "lower", "pos"),
     warmup=lambda timeperiod, atr, mult: max(timeperiod - 1, atr),
+    online=Online("exact", state=lambda timeperiod, atr, mult: KeltnerState(timeperiod, atr, mult)),
 )
 def keltner(bars: Any, timeperiod: int, atr: int, mult: float) -> tuple[np.ndarray, ...]:
     """Keltner channel: EMA of close +- mult x ATR; pos = where the close sits (0 lower, 1 upper)."""
     middle = talib.EMA(bars.close, timeperiod)
-    band = mult * talib.ATR(bars.high, bars.low, bars.close, atr)
+    return keltner_channel(
+        bars.close, middle, talib.ATR(bars.high, bars.low, bars.close, atr), mult
+    )
+
+
+def keltner_channel(close: np.ndarray, middle: np.ndarray, atr: np.ndarray,
+                    mult: float) -> tuple[np.ndarray, ...]:  # fmt: skip
+    """The channel from its EMA and ATR (serving carries those two and calls this too)."""
+    band = mult * atr
     upper, lower = middle + band, middle - band
-    return upper, middle, lower, (bars.close - lower) / (upper - lower)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return upper, middle, lower, (close - lower) / (upper - lower)
 
 
 @feature(
@@ -74,6 +85,7 @@ def keltner(bars: Any, timeperiod: int, atr: int, mult: float) -> tuple[np.ndarr
     outputs=("upper", "lower", "middle", "pos"),
     grid={"timeperiod": (20, 55)},
     warmup=lambda timeperiod: timeperiod - 1,
+    online=tail_exact(lambda timeperiod: timeperiod),
 )
 def donchian(bars: Any, timeperiod: int) -> tuple[np.ndarray, ...]:
     """Donchian channel: highest high and lowest low of the window (this bar included)."""
@@ -92,6 +104,7 @@ def donchian(bars: Any, timeperiod: int) -> tuple[np.ndarray, ...]:
     params={"window": 20},
     grid={"window": (10, 20, 50)},
     warmup=lambda window: window,
+    online=rolling_tail(lambda window: window + 1),
 )
 def retstd(bars: Any, window: int) -> np.ndarray:
     """Sample standard deviation of 1-bar log returns over the window."""
@@ -115,7 +128,7 @@ def _rs_variance(r: dict[str, np.ndarray]) -> np.ndarray:
 
 @feature(
     "parkinson", category="volatility", inputs=("high", "low"), params={"window": 20},
-    warmup=lambda window: window - 1,
+    warmup=lambda window: window - 1, online=rolling_tail(lambda window: window),
 )  # fmt: skip
 def parkinson(bars: Any, window: int) -> np.ndarray:
     """Parkinson (1980): sqrt(mean(ln(H/L)^2) / (4 ln 2))."""
@@ -125,7 +138,7 @@ def parkinson(bars: Any, window: int) -> np.ndarray:
 
 @feature(
     "garman_klass", category="volatility", inputs=OHLC, params={"window": 20},
-    warmup=lambda window: window - 1,
+    warmup=lambda window: window - 1, online=rolling_tail(lambda window: window),
 )  # fmt: skip
 def garman_klass(bars: Any, window: int) -> np.ndarray:
     """Garman-Klass (1980): mean(0.5 ln(H/L)^2 - (2 ln 2 - 1) ln(C/O)^2), square-rooted."""
@@ -136,7 +149,7 @@ def garman_klass(bars: Any, window: int) -> np.ndarray:
 
 @feature(
     "rogers_satchell", category="volatility", inputs=OHLC, params={"window": 20},
-    warmup=lambda window: window - 1,
+    warmup=lambda window: window - 1, online=rolling_tail(lambda window: window),
 )  # fmt: skip
 def rogers_satchell(bars: Any, window: int) -> np.ndarray:
     """Rogers-Satchell (1991): mean(ln(H/C) ln(H/O) + ln(L/C) ln(L/O)), square-rooted."""
@@ -145,7 +158,7 @@ def rogers_satchell(bars: Any, window: int) -> np.ndarray:
 
 @feature(
     "yang_zhang", category="volatility", inputs=OHLC, params={"window": 20},
-    warmup=lambda window: window,
+    warmup=lambda window: window, online=rolling_tail(lambda window: window + 1),
 )  # fmt: skip
 def yang_zhang(bars: Any, window: int) -> np.ndarray:
     """Yang-Zhang (2000): overnight (open vs previous close) + k x open-to-close +
@@ -161,6 +174,7 @@ def yang_zhang(bars: Any, window: int) -> np.ndarray:
 @feature(
     "volratio", category="volatility", params={"short": 10, "long": 50},
     warmup=lambda short, long: max(short, long),
+    online=rolling_tail(lambda short, long: max(short, long) + 1),
 )  # fmt: skip
 def volratio(bars: Any, short: int, long: int) -> np.ndarray:
     """Short-window over long-window return std: > 1 when volatility is expanding."""
@@ -171,6 +185,7 @@ def volratio(bars: Any, short: int, long: int) -> np.ndarray:
 @feature(
     "volpct", category="volatility", params={"window": 20, "lookback": 100},
     warmup=lambda window, lookback: window + lookback - 1,
+    online=rolling_tail(lambda window, lookback: window + lookback),
 )  # fmt: skip
 def volpct(bars: Any, window: int, lookback: int) -> np.ndarray:
     """Percentile rank of the current return std among its last `lookback` values."""

@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import talib
 
-from trademl.features._registry import feature
+from trademl.features._online_state import VolSmaState, VptState
+from trademl.features._registry import Online, feature, rolling_tail, tail_exact
 from trademl.features._rolling import rolling_sum, windows
 from trademl.features._talib import talib_feature
 
@@ -27,7 +28,12 @@ talib_feature(
 
 
 @feature(
-    "cmf", category="volume", inputs=HLCV, params={"window": 20}, warmup=lambda window: window - 1
+    "cmf",
+    category="volume",
+    inputs=HLCV,
+    params={"window": 20},
+    warmup=lambda window: window - 1,
+    online=rolling_tail(lambda window: window),
 )
 def cmf(bars: Any, window: int) -> np.ndarray:
     """Chaikin money flow: sum(money-flow multiplier x volume) / sum(volume)."""
@@ -38,7 +44,8 @@ def cmf(bars: Any, window: int) -> np.ndarray:
         return rolling_sum(multiplier * volume, window) / rolling_sum(volume, window)
 
 
-@feature("vpt", category="volume", inputs=("close", "volume"), warmup=1)
+@feature("vpt", category="volume", inputs=("close", "volume"), warmup=1,
+         online=Online("exact", state=VptState))  # fmt: skip
 def vpt(bars: Any) -> np.ndarray:
     """Volume-price trend: cumulative volume x relative close change (NaN at the first bar)."""
     change = np.empty(len(bars))
@@ -56,13 +63,17 @@ def vpt(bars: Any) -> np.ndarray:
     params={"timeperiod": 20},
     outputs=("", "ratio"),
     warmup=lambda timeperiod: timeperiod - 1,
+    online=Online("exact", state=VolSmaState),
 )
 def vol_sma(bars: Any, timeperiod: int) -> tuple[np.ndarray, np.ndarray]:
     """Average volume, and this bar's volume relative to it."""
     average = talib.SMA(bars.volume, timeperiod)
+    return average, volume_ratio(bars.volume, average)
+
+
+def volume_ratio(volume: np.ndarray, average: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(average > 0, bars.volume / average, np.nan)
-    return average, ratio
+        return np.where(average > 0, volume / average, np.nan)
 
 
 @feature(
@@ -73,6 +84,7 @@ def vol_sma(bars: Any, timeperiod: int) -> tuple[np.ndarray, np.ndarray]:
     outputs=("", "dist"),
     grid={"window": (20, 100)},
     warmup=lambda window: window - 1,
+    online=rolling_tail(lambda window: window),
 )
 def vwap(bars: Any, window: int) -> tuple[np.ndarray, np.ndarray]:
     """Rolling VWAP of the typical price (H+L+C)/3, and the close's relative distance to it."""
@@ -155,6 +167,8 @@ def volume_profile(
     params={"window": 50, "bins": 24},
     outputs=("poc", "vah", "val", "poc_dist", "vah_dist", "val_dist"),
     warmup=lambda window, bins: window - 1,
+    # min, max, and one bincount per window adding its bars in order: exact on the window
+    online=tail_exact(lambda window, bins: window),
 )
 def vprofile(bars: Any, window: int, bins: int) -> tuple[np.ndarray, ...]:
     """Rolling volume profile: point of control and 70% value area, and distances to them."""

@@ -165,6 +165,16 @@ class TabularModel(BaseEstimator, ABC):
         self._check_fitted()
         return np.asarray(self.estimator_.predict_proba(X), dtype=float)
 
+    @available_if(_is_classifier)
+    def predict_proba_values(self, values: np.ndarray) -> np.ndarray:
+        """``predict_proba`` of a plain matrix in the fitted column order, without the
+        per-call validation a DataFrame gets (serving scores one row per bar). Members
+        whose library has a cheaper direct call override it; the numbers are the same."""
+        self._check_fitted()
+        names = getattr(self, "feature_names_in_", None)
+        X = pd.DataFrame(values, columns=names) if names is not None else values
+        return self.predict_proba(X)
+
     def predict(self, X) -> np.ndarray:
         self._check_fitted()
         if self.task == "classification":

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from trademl.models.base import TabularModel
 from trademl.models.cards import ModelCard, ParamInfo, output_schema
 
@@ -128,6 +130,18 @@ class LightGBMModel(TabularModel):
             eval_y=(y_val,),
             callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
         )
+
+    def predict_proba_values(self, values: np.ndarray) -> np.ndarray:
+        # the booster directly: LGBMClassifier.predict_proba is this same call wrapped in
+        # parameter and frame checks that cost ~20x the prediction of one row
+        if self.task != "classification":
+            raise AttributeError("predict_proba_values: not a classifier")
+        self._check_fitted()
+        booster = self.estimator_.booster_
+        raw = booster.predict(values, num_threads=self.n_jobs or 1)
+        if raw.ndim == 1:  # binary: LightGBM reports P(class 1)
+            return np.column_stack([1.0 - raw, raw])
+        return raw
 
     @property
     def best_iteration_(self) -> int | None:

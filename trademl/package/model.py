@@ -69,19 +69,35 @@ class ModelPackage:
     # ---- scoring ----------------------------------------------------------------------
     def score_rows(self, X: pd.DataFrame, symbol: str | None = None) -> pd.DataFrame:
         """Feature rows (the package's columns, no NaN) -> y_pred, proba, signal."""
-        from trademl.models.signals import prob_up, signal_from_predictions
-
         missing = [c for c in self.feature_names if c not in X.columns]
         if missing:
             raise DataError(f"features: missing column(s) {missing[:5]} (the model needs them)")
         X = X[self.feature_names]
+        y_pred, p_up, signal = self._score(X, symbol, values=False)
+        return pd.DataFrame({"y_pred": y_pred, "proba": p_up, "signal": signal}, index=X.index)
+
+    def score_values(
+        self, values: np.ndarray, symbol: str | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``score_rows`` of a matrix already in ``feature_names`` order -> ``(y_pred, proba,
+        signal)`` arrays; the per-bar path of serving (no frame built, the same numbers)."""
+        return self._score(np.asarray(values), symbol, values=True)
+
+    def _score(self, X: Any, symbol: str | None, *, values: bool):
+        from trademl.models.signals import prob_up, signal_from_predictions
+
         estimator = self._estimator(symbol)
         if self.task == "classification":
-            proba = estimator.predict_proba(X)
+            direct = getattr(estimator, "predict_proba_values", None) if values else None
+            if values and direct is None:  # a plain estimator: give it its frame
+                X = pd.DataFrame(X, columns=self.feature_names)
+            proba = direct(X) if direct is not None else estimator.predict_proba(X)
             classes = estimator.classes_
             y_pred = classes[np.argmax(proba, axis=1)].astype(float)
             p_up = prob_up(proba, classes)
         else:
+            if values:
+                X = pd.DataFrame(X, columns=self.feature_names)
             proba, classes = None, None
             y_pred = np.asarray(estimator.predict(X), dtype=float)
             p_up = np.full(len(X), np.nan)
@@ -92,9 +108,7 @@ class ModelPackage:
             threshold=0.5 + float(self.backtest.get("threshold", 0.0)),
             position="long_short" if self.backtest.get("allow_short", True) else "long_only",
         )
-        return pd.DataFrame(
-            {"y_pred": y_pred, "proba": p_up, "signal": signal.astype(np.int8)}, index=X.index
-        )
+        return y_pred, p_up, signal.astype(np.int8)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Predictions for feature rows (what an MLflow pyfunc ``predict`` returns)."""

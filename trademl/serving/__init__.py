@@ -1,7 +1,8 @@
-"""Real-time serving: ``trademl serve`` (FastAPI + uvicorn), hot swap, canary and shadow,
-prediction logging, Prometheus metrics and a live dashboard.
+"""Serving: online feature state per symbol, the in-process predictor, and the HTTP service
+``trademl serve`` (FastAPI + uvicorn) with hot swap, canary and shadow, prediction logging,
+Prometheus metrics and a live dashboard.
 
-Submodules load on first use, so importing the package stays cheap.
+Submodules load on first use: ``import trademl`` does not load TA-Lib or FastAPI.
 """
 
 from __future__ import annotations
@@ -9,6 +10,13 @@ from __future__ import annotations
 from trademl._lazy import lazy_getattr
 
 _LAZY = {
+    # online features and the in-process predictor
+    "BarRejected": "trademl.serving.online",
+    "OnlineFeatures": "trademl.serving.online",
+    "UnservableFeatures": "trademl.serving.online",
+    "unservable_features": "trademl.serving.online",
+    "Predictor": "trademl.serving.predictor",
+    # the HTTP service
     "create_app": "trademl.serving.app",
     "Deployment": "trademl.serving.deployment",
     "ModelSlot": "trademl.serving.deployment",

@@ -28,14 +28,6 @@ __all__ = ["Deployment", "ModelSlot", "Routing", "load_slot", "resolve_reference
 logger = logging.getLogger(__name__)
 
 
-def _predictor_class():
-    try:
-        from trademl.serving.online import Predictor
-    except ImportError:  # until the online feature state is merged
-        from trademl.serving._recompute import Predictor
-    return Predictor
-
-
 @dataclass(frozen=True)
 class ModelSlot:
     """A loaded package and its predictor; ``reference`` is what the user asked for."""
@@ -98,7 +90,10 @@ def load_slot(
     # load the resolved version, not the alias: the alias may move between the two calls
     uri = f"runs:/{version}" if not name else f"{name}/{version}"
     package = load_model(uri, tracking_uri=tracking_uri)
-    predictor = _predictor_class()(package, allow_unservable=allow_unservable)
+    from trademl.serving.predictor import Predictor
+
+    # refuses (UnservableFeatures, naming them) a model whose features cannot be served
+    predictor = Predictor(package, allow_unservable=allow_unservable)
     return ModelSlot(
         reference=reference,
         name=name or package.name,

@@ -1,0 +1,132 @@
+"""The in-process predictor: a model package plus one online feature state per symbol.
+
+``Predictor(package)`` answers what the service answers, without HTTP: ``on_bar(symbol,
+bar, timestamp)`` takes the next closed bar of a symbol and returns the prediction for
+it, equal to ``package.predict_frame(history)`` on the same bars; ``predict_rows(X)``
+scores feature rows given directly, checked against the package's signature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trademl.errors import DataError
+from trademl.package.model import ModelPackage
+from trademl.serving.online import OnlineFeatures, UnservableFeatures, unservable_features
+
+__all__ = ["Predictor"]
+
+
+class Predictor:
+    """Predictions bar by bar for the symbols of one :class:`ModelPackage`.
+
+    ``allow_unservable``: serve a model whose features cannot be carried bar by bar by
+    recomputing those on the whole history kept since the warm-up (see
+    :mod:`trademl.serving.online`); refused with :class:`UnservableFeatures` otherwise.
+    """
+
+    def __init__(self, package: ModelPackage, *, allow_unservable: bool = False):
+        self.package = package
+        self.allow_unservable = allow_unservable
+        self.unservable_ = unservable_features(package.recipe)
+        if self.unservable_ and not allow_unservable:
+            raise UnservableFeatures(self.unservable_)
+        self.states_: dict[str, OnlineFeatures] = {}
+
+    @property
+    def symbols(self) -> list[str]:
+        return list(self.package.symbols)
+
+    def state(self, symbol: str) -> OnlineFeatures:
+        """The online state of ``symbol`` (created cold on first use)."""
+        state = self.states_.get(symbol)
+        if state is None:
+            if symbol not in self.package.symbols:
+                raise DataError(
+                    f"symbol {symbol!r} is unknown to this model (it serves "
+                    f"{', '.join(self.package.symbols)})"
+                )
+            state = OnlineFeatures(
+                self.package.recipe,
+                symbol,
+                allow_unservable=self.allow_unservable,
+                bar_delta=self.package.timeframe,
+            )
+            self.states_[symbol] = state
+        return state
+
+    def warm_up(self, symbol: str, candles: pd.DataFrame) -> None:
+        """Start ``symbol`` from this history (its earlier state is dropped)."""
+        self.state(symbol).warm_up(candles)
+
+    @property
+    def ready(self) -> bool:
+        """Every symbol has a state and every feature of it is warm."""
+        return all(s in self.states_ and self.states_[s].ready for s in self.symbols)
+
+    def on_bar(
+        self,
+        symbol: str,
+        bar: Mapping[str, Any],
+        timestamp: pd.Timestamp | str | None = None,
+        *,
+        now: pd.Timestamp | None = None,
+    ) -> dict[str, Any]:
+        """The next closed bar of ``symbol`` -> ``timestamp, prediction, proba, signal,
+        ready`` for it. ``prediction``/``proba``/``signal`` are None while a feature is
+        still warming (``predict_frame`` leaves such bars out too); ``proba`` is the
+        probability of the positive class (None for a regressor). A rejected bar raises
+        :class:`~trademl.serving.online.BarRejected` and changes nothing."""
+        state = self.state(symbol)
+        row = state.update(bar, timestamp, now=now)
+        stamp = state.last_timestamp
+        if not np.isfinite(row).all():
+            return {"timestamp": stamp, "prediction": None, "proba": None, "signal": None,
+                    "ready": False}  # fmt: skip
+        y_pred, p_up, signal = self.package.score_values(row[None, :], symbol)
+        proba = float(p_up[0])
+        return {
+            "timestamp": stamp,
+            "prediction": float(y_pred[0]),
+            "proba": proba if np.isfinite(proba) else None,
+            "signal": int(signal[0]),
+            "ready": True,
+        }
+
+    def predict_rows(self, X: pd.DataFrame, symbol: str | None = None) -> pd.DataFrame:
+        """Feature rows (named columns, the package's signature) -> ``y_pred, proba, signal``.
+
+        Columns must all be there and numeric, without NaN or infinity (a row with a
+        feature still warming has no prediction); extra columns are ignored."""
+        if not isinstance(X, pd.DataFrame):
+            raise DataError(
+                f"rows: expected a DataFrame with named columns, got {type(X).__name__}"
+            )
+        names = self.package.feature_names
+        missing = [c for c in names if c not in X.columns]
+        if missing:
+            more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+            raise DataError(f"rows: missing feature column(s) {', '.join(missing[:5])}{more}")
+        try:
+            values = X[names].to_numpy(dtype=self.package.recipe.dtype)
+        except (TypeError, ValueError):
+            bad = next(c for c in names if not pd.api.types.is_numeric_dtype(X[c]))
+            raise DataError(f"rows: column {bad!r} is not numeric") from None
+        finite = np.isfinite(values)
+        if not finite.all():
+            row, col = np.argwhere(~finite)[0]
+            raise DataError(
+                f"rows: column {names[col]!r} is {values[row, col]} at row {row}; every feature "
+                "needs a finite value"
+            )
+        if symbol is None and len(self.package.estimators) > 1:
+            raise DataError(
+                f"rows: this model has one estimator per symbol ({', '.join(self.symbols)}): "
+                "say which symbol the rows are for"
+            )
+        frame = pd.DataFrame(values, columns=names, index=X.index)
+        return self.package.score_rows(frame, symbol or self.symbols[0])
