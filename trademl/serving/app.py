@@ -261,12 +261,14 @@ def create_app(
                 *result.shadow[:1], result.symbol, body, result.shadow[1], latency_ms, role="shadow"
             )
         metrics.observe("/v1/bars", 200, result.seconds, slot.name, slot.version)
+        ready = newest.get("prediction") is not None
         payload = {
             "symbol": result.symbol,
             "timestamp": pd.Timestamp(newest["timestamp"]).isoformat(),
-            "prediction": float(newest["prediction"]),
+            "prediction": float(newest["prediction"]) if ready else None,
             "proba": _finite_or_none(newest["proba"]),
-            "signal": int(newest["signal"]),
+            "signal": int(newest["signal"]) if ready else None,
+            "ready": ready,
             "model": {"name": slot.name, "version": slot.version},
             "bars_accepted": len(result.predictions),
         }
@@ -278,6 +280,9 @@ def create_app(
         return "champion" if slot is deployment.routing.champion else "challenger"
 
     def _log_bars(slot, symbol, body, predictions, latency_ms, *, role) -> None:
+        predictions = [p for p in predictions if p.get("prediction") is not None]
+        if not predictions:
+            return
         proba = [p["proba"] for p in predictions]
         metrics.predictions(
             slot.name, slot.version, _role(slot, role), proba, [p["signal"] for p in predictions]
@@ -329,7 +334,7 @@ def create_app(
         proba = scored["proba"].to_numpy(dtype=float)
         payload = {
             "predictions": scored["y_pred"].to_numpy(dtype=float).tolist(),
-            "proba": [None if not math.isfinite(p) else p for p in proba.tolist()],
+            "proba": [p if math.isfinite(p) else None for p in proba.tolist()],
             "signal": scored["signal"].to_numpy(dtype=int).tolist(),
             "model": {"name": slot.name, "version": slot.version},
         }

@@ -70,11 +70,12 @@ class ModelInfo(BaseModel):
 class BarsResponse(BaseModel):
     symbol: str
     timestamp: datetime = Field(description="Open time of the newest bar, the one predicted.")
-    prediction: float
+    prediction: float | None = Field(description="None while a feature is still warming up.")
     proba: float | None = Field(
         description="Classifiers: probability of the positive class (as `trademl predict`)."
     )
-    signal: int = Field(description="-1 short, 0 flat, +1 long.")
+    signal: int | None = Field(description="-1 short, 0 flat, +1 long.")
+    ready: bool = Field(description="Every feature of the bar was warm.")
     model: ModelInfo
     bars_accepted: int
 
