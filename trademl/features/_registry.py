@@ -100,6 +100,10 @@ class Online:
     tolerance: float = 0.0
     reason: str = ""
     state: Callable[..., Any] | None = None
+    # the value at the last bar of a ``tail``-bar window, computed directly:
+    # ``last(window_bars, **params) -> tuple of floats`` (else: the batch function on the
+    # window, keeping its last row); what the parity test holds to the tolerance
+    last: Callable[..., tuple[float, ...]] | None = None
 
     def tail_bars(self, params: Mapping[str, Any]) -> int:
         if self.tail is None:
@@ -119,9 +123,14 @@ def tail_exact(tail: int | Callable[..., int]) -> Online:
     return Online("exact", tail=tail)
 
 
-def tail_within(tail: int | Callable[..., int], tolerance: float, reason: str) -> Online:
+def tail_within(
+    tail: int | Callable[..., int],
+    tolerance: float,
+    reason: str,
+    last: Callable[..., tuple[float, ...]] | None = None,
+) -> Online:
     """Served by recomputing the last ``tail`` bars, within ``tolerance`` (relative)."""
-    return Online("tail", tail=tail, tolerance=tolerance, reason=reason)
+    return Online("tail", tail=tail, tolerance=tolerance, reason=reason, last=last)
 
 
 # the cumulative-sum rolling sums of trademl.features._rolling, and pandas' rolling
@@ -131,9 +140,11 @@ SUM_TOLERANCE = 1e-9
 SUM_REASON = "rolling sums start at a different bar on the tail, so they round differently"
 
 
-def rolling_tail(tail: int | Callable[..., int]) -> Online:
+def rolling_tail(
+    tail: int | Callable[..., int], last: Callable[..., tuple[float, ...]] | None = None
+) -> Online:
     """Served by recomputing the trailing window (see ``SUM_TOLERANCE``)."""
-    return tail_within(tail, SUM_TOLERANCE, SUM_REASON)
+    return tail_within(tail, SUM_TOLERANCE, SUM_REASON, last)
 
 
 @dataclass(frozen=True, eq=False)

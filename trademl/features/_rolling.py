@@ -17,6 +17,7 @@ __all__ = [
     "rolling_std",
     "rolling_sum",
     "shift",
+    "tail_returns",
     "windows",
 ]
 
@@ -84,6 +85,12 @@ def rolling_std(values: np.ndarray, window: int, ddof: int = 1) -> np.ndarray:
 def windows(values: np.ndarray, window: int) -> np.ndarray:
     """View of shape (n - window + 1, window): row i holds values[i : i + window]."""
     return sliding_window_view(values, window)
+
+
+def tail_returns(bars, n: int) -> np.ndarray:
+    """The last ``n`` 1-bar log returns of ``bars`` (serving's last-value formulas)."""
+    close = bars.close[-(n + 1) :]
+    return np.log(close[1:]) - np.log(close[:-1])
 
 
 def rolling_rank_pct(values: np.ndarray, window: int, chunk: int = 65_536) -> np.ndarray:

@@ -11,13 +11,54 @@ from typing import Any
 import numpy as np
 
 from trademl.features._registry import feature, rolling_tail
-from trademl.features._rolling import rolling_cov, rolling_mean, rolling_sum, shift
+from trademl.features._rolling import rolling_cov, rolling_mean, rolling_sum, shift, tail_returns
 
 WINDOW = {"window": 20}
 
 
+# serving's last-value formulas: two-pass sums over the window, where the batch functions
+# take them from cumulative sums: equal within SUM_TOLERANCE
+def _cov(x: np.ndarray, y: np.ndarray) -> float:
+    return float(np.sum((x - np.mean(x)) * (y - np.mean(y)))) / (len(x) - 1)
+
+
+def _roll_last(bars: Any, window: int) -> tuple[float]:
+    r = tail_returns(bars, window + 1)
+    return (2.0 * math.sqrt(max(-_cov(r[1:], r[:-1]), 0.0)),)
+
+
+def _corwin_schultz_last(bars: Any, window: int) -> tuple[float]:
+    spread = corwin_schultz_spread(bars.high[-(window + 1) :], bars.low[-(window + 1) :])
+    return (float(np.mean(spread[1:])),)
+
+
+def _amihud_last(bars: Any, window: int) -> tuple[float]:
+    r = tail_returns(bars, window)
+    dollar_volume = bars.close[-window:] * bars.volume[-window:]
+    traded = dollar_volume > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(traded, np.abs(r) / dollar_volume, 0.0)
+    count = int(np.count_nonzero(traded))
+    return (float(np.sum(ratio)) / count if count else float("nan"),)
+
+
+def _kyle_last(bars: Any, window: int) -> tuple[float]:
+    r = tail_returns(bars, window)
+    signed = np.sign(r) * bars.close[-window:] * bars.volume[-window:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (float(np.float64(_cov(r, signed)) / _cov(signed, signed)),)
+
+
+def _bipower_last(bars: Any, window: int) -> tuple[float, float, float]:
+    r = tail_returns(bars, window + 1)
+    rv = float(np.sum(r[1:] * r[1:]))
+    bv = (math.pi / 2.0) * float(np.sum(np.abs(r[1:]) * np.abs(r[:-1])))
+    jump = max(rv - bv, 0.0) / rv if rv > 0 else 0.0
+    return rv, bv, jump
+
+
 @feature("roll", category="microstructure", params=WINDOW, warmup=lambda window: window + 1,
-         online=rolling_tail(lambda window: window + 2))  # fmt: skip
+         online=rolling_tail(lambda window: window + 2, _roll_last))  # fmt: skip
 def roll(bars: Any, window: int) -> np.ndarray:
     """Roll (1984) spread: 2 sqrt(-cov(r_t, r_{t-1})), 0 when the covariance is positive."""
     r = bars.logret()
@@ -40,14 +81,14 @@ def corwin_schultz_spread(high: np.ndarray, low: np.ndarray) -> np.ndarray:
 
 
 @feature("corwin_schultz", category="microstructure", inputs=("high", "low"), params=WINDOW,
-         warmup=lambda window: window, online=rolling_tail(lambda window: window + 1))  # fmt: skip
+         warmup=lambda window: window, online=rolling_tail(lambda window: window + 1, _corwin_schultz_last))  # fmt: skip
 def corwin_schultz(bars: Any, window: int) -> np.ndarray:
     """Corwin-Schultz high-low spread, averaged over the window."""
     return rolling_mean(corwin_schultz_spread(bars.high, bars.low), window)
 
 
 @feature("amihud", category="microstructure", inputs=("close", "volume"), params=WINDOW,
-         warmup=lambda window: window, online=rolling_tail(lambda window: window + 1))  # fmt: skip
+         warmup=lambda window: window, online=rolling_tail(lambda window: window + 1, _amihud_last))  # fmt: skip
 def amihud(bars: Any, window: int) -> np.ndarray:
     """Amihud (2002) illiquidity: mean |r| / quote volume over the bars that traded."""
     dollar_volume = bars.close * bars.volume
@@ -61,7 +102,7 @@ def amihud(bars: Any, window: int) -> np.ndarray:
 
 
 @feature("kyle_lambda", category="microstructure", inputs=("close", "volume"), params=WINDOW,
-         warmup=lambda window: window, online=rolling_tail(lambda window: window + 1))  # fmt: skip
+         warmup=lambda window: window, online=rolling_tail(lambda window: window + 1, _kyle_last))  # fmt: skip
 def kyle_lambda(bars: Any, window: int) -> np.ndarray:
     """Kyle's lambda: OLS slope of r_t on signed quote volume sign(r_t) x close x volume
     (price impact per unit of signed flow; the sign by the tick rule)."""
@@ -72,7 +113,7 @@ def kyle_lambda(bars: Any, window: int) -> np.ndarray:
 
 
 @feature("bipower", category="microstructure", params=WINDOW, outputs=("rv", "bv", "jump"),
-         warmup=lambda window: window + 1, online=rolling_tail(lambda window: window + 2))  # fmt: skip
+         warmup=lambda window: window + 1, online=rolling_tail(lambda window: window + 2, _bipower_last))  # fmt: skip
 def bipower(bars: Any, window: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Realised variance, bipower variation (pi/2) sum |r_t||r_{t-1}| (Barndorff-Nielsen and
     Shephard 2004), and the jump share max(0, (RV - BV) / RV)."""

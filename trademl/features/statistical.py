@@ -3,16 +3,100 @@ exponent, sign entropy, regression slope, and correlation/beta to a reference sy
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from trademl.features._registry import Online, feature, rolling_tail, tail_exact
-from trademl.features._rolling import rolling_cov, rolling_std, rolling_sum, shift
+from trademl.features._registry import Online, feature, rolling_tail, tail_exact, tail_within
+from trademl.features._rolling import rolling_cov, rolling_std, rolling_sum, shift, tail_returns
 from trademl.features._talib import talib_feature
 
 HURST_LAGS = (1, 2, 4, 8, 16)
+
+
+# serving's last-value formulas: two-pass moments of the window, where the batch functions
+# take them from cumulative sums (or pandas' running sums): equal within SUM_TOLERANCE
+def _moments(r: np.ndarray) -> tuple[float, float, float, float]:
+    """Mean and the central moments m2, m3, m4 (divided by n)."""
+    mean = float(np.mean(r))
+    d = r - mean
+    d2 = d * d
+    return mean, float(np.mean(d2)), float(np.mean(d2 * d)), float(np.mean(d2 * d2))
+
+
+def _retmean_last(bars: Any, window: int) -> tuple[float]:
+    return (float(np.sum(tail_returns(bars, window)) / window),)
+
+
+def _retskew_last(bars: Any, window: int) -> tuple[float]:
+    # pandas' bias-corrected sample skewness; NaN for a flat window, as pandas
+    n = float(window)
+    _, m2, m3, _ = _moments(tail_returns(bars, window))
+    if m2 <= 0:
+        return (float("nan"),)
+    return (math.sqrt(n * (n - 1.0)) * m3 / ((n - 2.0) * m2**1.5),)
+
+
+def _retkurt_last(bars: Any, window: int) -> tuple[float]:
+    # pandas' bias-corrected sample excess kurtosis
+    n = float(window)
+    _, m2, _, m4 = _moments(tail_returns(bars, window))
+    if m2 <= 0:
+        return (float("nan"),)
+    k = (n * n - 1.0) * m4 / (m2 * m2) - 3.0 * (n - 1.0) ** 2
+    return (k / ((n - 2.0) * (n - 3.0)),)
+
+
+def _zscore_last(bars: Any, window: int) -> tuple[float]:
+    close = bars.close[-window:]
+    std = float(np.std(close, ddof=1))
+    return (float((close[-1] - np.mean(close)) / std) if std > 0 else 0.0,)
+
+
+def _corr(x: np.ndarray, y: np.ndarray) -> float:
+    dx, dy = x - np.mean(x), y - np.mean(y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.float64(np.sum(dx * dy)) / np.sqrt(np.sum(dx * dx) * np.sum(dy * dy)))
+
+
+def _autocorr_last(bars: Any, window: int, lag: int) -> tuple[float]:
+    r = tail_returns(bars, window + lag)
+    return (_corr(r[lag:], r[:-lag]),)
+
+
+def _hurst_last(bars: Any, window: int) -> tuple[float]:
+    log_close = np.log(bars.close[-(window + max(HURST_LAGS)) :])
+    x = np.log(np.array(HURST_LAGS, dtype=float))
+    x_centred = x - x.mean()
+    slope = 0.0
+    for weight, lag in zip(x_centred / (x_centred**2).sum(), HURST_LAGS, strict=True):
+        diff = (log_close[lag:] - log_close[:-lag])[-window:]
+        std = float(np.std(diff, ddof=1))
+        slope += weight * (math.log(std) if std > 0 else float("-inf"))
+    return (slope if math.isfinite(slope) else float("nan"),)
+
+
+def _entropy_last(bars: Any, window: int) -> tuple[float]:
+    signs = np.sign(tail_returns(bars, window))
+    total = 0.0
+    for symbol in (-1.0, 0.0, 1.0):
+        p = float(np.count_nonzero(signs == symbol)) / window
+        if p > 0:
+            total -= p * math.log2(p)
+    return (total,)
+
+
+# pandas' rolling variance of prices (~60,000) runs add/remove sums over the whole series:
+# where the window's std is small (~20) the batch value itself carries ~1e-9 relative
+# rounding, which no recompute of the window reproduces
+ZSCORE_ONLINE = tail_within(
+    lambda window: window,
+    1e-8,
+    "pandas' running variance of the price level rounds by ~1e-9 of a quiet window's z-score",
+    _zscore_last,
+)
 
 
 @feature(
@@ -30,28 +114,28 @@ def logret(bars: Any, lag: int) -> np.ndarray:
 
 
 @feature("retmean", category="statistical", params={"window": 20}, grid={"window": (20, 100)},
-         warmup=lambda window: window, online=rolling_tail(lambda window: window + 1))  # fmt: skip
+         warmup=lambda window: window, online=rolling_tail(lambda window: window + 1, _retmean_last))  # fmt: skip
 def retmean(bars: Any, window: int) -> np.ndarray:
     """Mean 1-bar log return over the window."""
     return rolling_sum(bars.logret(), window) / window
 
 
 @feature("retskew", category="statistical", params={"window": 50}, grid={"window": (20, 100)},
-         warmup=lambda window: window, online=rolling_tail(lambda window: window + 1))  # fmt: skip
+         warmup=lambda window: window, online=rolling_tail(lambda window: window + 1, _retskew_last))  # fmt: skip
 def retskew(bars: Any, window: int) -> np.ndarray:
     """Sample skewness (bias-corrected, as pandas) of 1-bar log returns."""
     return pd.Series(bars.logret()).rolling(window).skew().to_numpy()
 
 
 @feature("retkurt", category="statistical", params={"window": 50}, grid={"window": (20, 100)},
-         warmup=lambda window: window, online=rolling_tail(lambda window: window + 1))  # fmt: skip
+         warmup=lambda window: window, online=rolling_tail(lambda window: window + 1, _retkurt_last))  # fmt: skip
 def retkurt(bars: Any, window: int) -> np.ndarray:
     """Sample excess kurtosis (bias-corrected, as pandas) of 1-bar log returns."""
     return pd.Series(bars.logret()).rolling(window).kurt().to_numpy()
 
 
 @feature("zscore", category="statistical", params={"window": 20}, grid={"window": (20, 50, 200)},
-         warmup=lambda window: window - 1, online=rolling_tail(lambda window: window))  # fmt: skip
+         warmup=lambda window: window - 1, online=ZSCORE_ONLINE)  # fmt: skip
 def zscore(bars: Any, window: int) -> np.ndarray:
     """(close - rolling mean) / rolling sample std of the close."""
     rolling = pd.Series(bars.close).rolling(window)
@@ -65,7 +149,7 @@ def zscore(bars: Any, window: int) -> np.ndarray:
 @feature("autocorr", category="statistical", params={"window": 50, "lag": 1},
          grid={"window": (50,), "lag": (1, 2, 5)},
          warmup=lambda window, lag: window + lag,
-         online=rolling_tail(lambda window, lag: window + lag + 1))  # fmt: skip
+         online=rolling_tail(lambda window, lag: window + lag + 1, _autocorr_last))  # fmt: skip
 def autocorr(bars: Any, window: int, lag: int) -> np.ndarray:
     """Correlation of r_t with r_{t-lag} over the last `window` pairs of 1-bar log returns."""
     r = bars.logret()
@@ -78,7 +162,7 @@ def autocorr(bars: Any, window: int, lag: int) -> np.ndarray:
 
 @feature("hurst", category="statistical", params={"window": 100}, grid={"window": (100, 250)},
          warmup=lambda window: window + max(HURST_LAGS) - 1,
-         online=rolling_tail(lambda window: window + max(HURST_LAGS)))  # fmt: skip
+         online=rolling_tail(lambda window: window + max(HURST_LAGS), _hurst_last))  # fmt: skip
 def hurst(bars: Any, window: int) -> np.ndarray:
     """Hurst exponent by the aggregated-variance method: the slope of log std(k-bar log
     return) on log k, k = 1, 2, 4, 8, 16, the std of each taken over the last `window`
@@ -96,7 +180,7 @@ def hurst(bars: Any, window: int) -> np.ndarray:
 
 
 @feature("entropy", category="statistical", params={"window": 50}, grid={"window": (50,)},
-         warmup=lambda window: window, online=rolling_tail(lambda window: window + 1))  # fmt: skip
+         warmup=lambda window: window, online=rolling_tail(lambda window: window + 1, _entropy_last))  # fmt: skip
 def entropy(bars: Any, window: int) -> np.ndarray:
     """Shannon entropy (bits) of the signs of 1-bar returns (down / flat / up) over the
     window: 1 bit is a coin flip, lower means one direction dominates."""

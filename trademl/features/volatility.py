@@ -14,8 +14,14 @@ import numpy as np
 import talib
 
 from trademl.features._online_state import KeltnerState
-from trademl.features._registry import Online, feature, rolling_tail, tail_exact
-from trademl.features._rolling import rolling_mean, rolling_rank_pct, rolling_std, shift
+from trademl.features._registry import Online, feature, rolling_tail
+from trademl.features._rolling import (
+    rolling_mean,
+    rolling_rank_pct,
+    rolling_std,
+    shift,
+    tail_returns,
+)
 from trademl.features._talib import talib_feature
 
 HLC = ("high", "low", "close")
@@ -77,6 +83,14 @@ def keltner_channel(close: np.ndarray, middle: np.ndarray, atr: np.ndarray,
         return upper, middle, lower, (close - lower) / (upper - lower)
 
 
+def _donchian_last(bars: Any, timeperiod: int) -> tuple[float, ...]:
+    upper = bars.high[-timeperiod:].max()
+    lower = bars.low[-timeperiod:].min()
+    width = upper - lower
+    pos = (bars.close[-1] - lower) / width if width > 0 else 0.5
+    return float(upper), float(lower), float((upper + lower) / 2.0), float(pos)
+
+
 @feature(
     "donchian",
     category="volatility",
@@ -85,7 +99,7 @@ def keltner_channel(close: np.ndarray, middle: np.ndarray, atr: np.ndarray,
     outputs=("upper", "lower", "middle", "pos"),
     grid={"timeperiod": (20, 55)},
     warmup=lambda timeperiod: timeperiod - 1,
-    online=tail_exact(lambda timeperiod: timeperiod),
+    online=Online("exact", tail=lambda timeperiod: timeperiod, last=_donchian_last),
 )
 def donchian(bars: Any, timeperiod: int) -> tuple[np.ndarray, ...]:
     """Donchian channel: highest high and lowest low of the window (this bar included)."""
@@ -98,13 +112,61 @@ def donchian(bars: Any, timeperiod: int) -> tuple[np.ndarray, ...]:
     return upper, lower, (upper + lower) / 2.0, pos
 
 
+# serving's last-value formulas (two-pass moments of the window): the batch functions
+# below take the same moments from cumulative sums, equal within SUM_TOLERANCE
+def _std(values: np.ndarray) -> float:
+    return float(np.std(values, ddof=1))
+
+
+def _retstd_last(bars: Any, window: int) -> tuple[float]:
+    return (_std(tail_returns(bars, window)),)
+
+
+def _last_log_ranges(bars: Any, n: int) -> dict[str, np.ndarray]:
+    log_o, log_h = np.log(bars.open[-n:]), np.log(bars.high[-n:])
+    log_l, log_c = np.log(bars.low[-n:]), np.log(bars.close[-n:])
+    return {"hl": log_h - log_l, "co": log_c - log_o, "ho": log_h - log_o, "lo": log_l - log_o,
+            "hc": log_h - log_c, "lc": log_l - log_c, "o": log_o, "c": log_c}  # fmt: skip
+
+
+def _parkinson_last(bars: Any, window: int) -> tuple[float]:
+    hl = np.log(bars.high[-window:]) - np.log(bars.low[-window:])
+    return (float(np.sqrt(np.mean(hl * hl) / (4.0 * math.log(2.0)))),)
+
+
+def _garman_klass_last(bars: Any, window: int) -> tuple[float]:
+    r = _last_log_ranges(bars, window)
+    per_bar = 0.5 * r["hl"] ** 2 - (2.0 * math.log(2.0) - 1.0) * r["co"] ** 2
+    return (float(np.sqrt(max(np.mean(per_bar), 0.0))),)
+
+
+def _rogers_satchell_last(bars: Any, window: int) -> tuple[float]:
+    r = _last_log_ranges(bars, window)
+    return (float(np.sqrt(max(np.mean(_rs_variance(r)), 0.0))),)
+
+
+def _yang_zhang_last(bars: Any, window: int) -> tuple[float]:
+    r = _last_log_ranges(bars, window + 1)
+    k = 0.34 / (1.34 + (window + 1) / (window - 1))
+    overnight = r["o"][1:] - r["c"][:-1]
+    rs = _rs_variance({key: v[1:] for key, v in r.items()})
+    variance = _std(overnight) ** 2 + k * _std(r["co"][1:]) ** 2 + (1.0 - k) * float(np.mean(rs))
+    return (float(np.sqrt(max(variance, 0.0))),)
+
+
+def _volratio_last(bars: Any, short: int, long: int) -> tuple[float]:
+    r = tail_returns(bars, max(short, long))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (float(np.float64(_std(r[-short:])) / _std(r[-long:])),)
+
+
 @feature(
     "retstd",
     category="volatility",
     params={"window": 20},
     grid={"window": (10, 20, 50)},
     warmup=lambda window: window,
-    online=rolling_tail(lambda window: window + 1),
+    online=rolling_tail(lambda window: window + 1, _retstd_last),
 )
 def retstd(bars: Any, window: int) -> np.ndarray:
     """Sample standard deviation of 1-bar log returns over the window."""
@@ -128,7 +190,7 @@ def _rs_variance(r: dict[str, np.ndarray]) -> np.ndarray:
 
 @feature(
     "parkinson", category="volatility", inputs=("high", "low"), params={"window": 20},
-    warmup=lambda window: window - 1, online=rolling_tail(lambda window: window),
+    warmup=lambda window: window - 1, online=rolling_tail(lambda window: window, _parkinson_last),
 )  # fmt: skip
 def parkinson(bars: Any, window: int) -> np.ndarray:
     """Parkinson (1980): sqrt(mean(ln(H/L)^2) / (4 ln 2))."""
@@ -138,7 +200,8 @@ def parkinson(bars: Any, window: int) -> np.ndarray:
 
 @feature(
     "garman_klass", category="volatility", inputs=OHLC, params={"window": 20},
-    warmup=lambda window: window - 1, online=rolling_tail(lambda window: window),
+    warmup=lambda window: window - 1,
+    online=rolling_tail(lambda window: window, _garman_klass_last),
 )  # fmt: skip
 def garman_klass(bars: Any, window: int) -> np.ndarray:
     """Garman-Klass (1980): mean(0.5 ln(H/L)^2 - (2 ln 2 - 1) ln(C/O)^2), square-rooted."""
@@ -149,7 +212,8 @@ def garman_klass(bars: Any, window: int) -> np.ndarray:
 
 @feature(
     "rogers_satchell", category="volatility", inputs=OHLC, params={"window": 20},
-    warmup=lambda window: window - 1, online=rolling_tail(lambda window: window),
+    warmup=lambda window: window - 1,
+    online=rolling_tail(lambda window: window, _rogers_satchell_last),
 )  # fmt: skip
 def rogers_satchell(bars: Any, window: int) -> np.ndarray:
     """Rogers-Satchell (1991): mean(ln(H/C) ln(H/O) + ln(L/C) ln(L/O)), square-rooted."""
@@ -158,7 +222,8 @@ def rogers_satchell(bars: Any, window: int) -> np.ndarray:
 
 @feature(
     "yang_zhang", category="volatility", inputs=OHLC, params={"window": 20},
-    warmup=lambda window: window, online=rolling_tail(lambda window: window + 1),
+    warmup=lambda window: window,
+    online=rolling_tail(lambda window: window + 1, _yang_zhang_last),
 )  # fmt: skip
 def yang_zhang(bars: Any, window: int) -> np.ndarray:
     """Yang-Zhang (2000): overnight (open vs previous close) + k x open-to-close +
@@ -174,7 +239,7 @@ def yang_zhang(bars: Any, window: int) -> np.ndarray:
 @feature(
     "volratio", category="volatility", params={"short": 10, "long": 50},
     warmup=lambda short, long: max(short, long),
-    online=rolling_tail(lambda short, long: max(short, long) + 1),
+    online=rolling_tail(lambda short, long: max(short, long) + 1, _volratio_last),
 )  # fmt: skip
 def volratio(bars: Any, short: int, long: int) -> np.ndarray:
     """Short-window over long-window return std: > 1 when volatility is expanding."""

@@ -27,13 +27,30 @@ talib_feature(
 )
 
 
+def _cmf_last(bars: Any, window: int) -> tuple[float]:
+    high, low = bars.high[-window:], bars.low[-window:]
+    close, volume = bars.close[-window:], bars.volume[-window:]
+    span = high - low
+    with np.errstate(divide="ignore", invalid="ignore"):
+        multiplier = np.where(span > 0, ((close - low) - (high - close)) / span, 0.0)
+        return (float(np.float64(np.sum(multiplier * volume)) / np.sum(volume)),)
+
+
+def _vwap_last(bars: Any, window: int) -> tuple[float, float]:
+    volume = bars.volume[-window:]
+    typical = (bars.high[-window:] + bars.low[-window:] + bars.close[-window:]) / 3.0
+    volume_sum = np.sum(volume)
+    level = float(np.sum(typical * volume) / volume_sum) if volume_sum > 0 else float("nan")
+    return level, float(bars.close[-1] / level - 1.0)
+
+
 @feature(
     "cmf",
     category="volume",
     inputs=HLCV,
     params={"window": 20},
     warmup=lambda window: window - 1,
-    online=rolling_tail(lambda window: window),
+    online=rolling_tail(lambda window: window, _cmf_last),
 )
 def cmf(bars: Any, window: int) -> np.ndarray:
     """Chaikin money flow: sum(money-flow multiplier x volume) / sum(volume)."""
@@ -84,7 +101,7 @@ def volume_ratio(volume: np.ndarray, average: np.ndarray) -> np.ndarray:
     outputs=("", "dist"),
     grid={"window": (20, 100)},
     warmup=lambda window: window - 1,
-    online=rolling_tail(lambda window: window),
+    online=rolling_tail(lambda window: window, _vwap_last),
 )
 def vwap(bars: Any, window: int) -> tuple[np.ndarray, np.ndarray]:
     """Rolling VWAP of the typical price (H+L+C)/3, and the close's relative distance to it."""

@@ -215,6 +215,7 @@ class _TailServer:
         self.need = item.feature.online.tail_bars(item.params)
         self.warm = item.feature.warmup_bars(item.params) + 1
         self.n_out = len(item.feature.outputs)
+        self.last = item.feature.online.last
 
     def open(self, history: Bars) -> tuple[float, ...]:
         return self.update(history)
@@ -222,6 +223,8 @@ class _TailServer:
     def update(self, window: Bars, bar: Mapping[str, float] | None = None) -> tuple[float, ...]:
         if len(window) < self.warm:
             return (NAN,) * self.n_out  # still in the warm-up: the batch value is NaN too
+        if self.last is not None:
+            return self.last(window, **self.item.params)
         arrays = self.item.feature.run(window, self.item.params)
         return tuple(float(a[-1]) for a in arrays)
 

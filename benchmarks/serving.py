@@ -1,0 +1,177 @@
+"""Benchmark: serving latency.
+
+    .venv/bin/python benchmarks/serving.py [--part inprocess] [--bars 2000] [--tail 1000]
+
+Part ``inprocess``: one new closed bar -> online features -> prediction, in one process,
+for the demo model (LightGBM with the demo spec's settings, examples/btc_1h_lightgbm.yaml)
+on the DEFAULT feature set (every servable column of ``generate_features``; the GARCH
+column is not servable and left out), fitted on the bundled BTC/USDT 1h sample.
+
+- A: ``Predictor.on_bar`` (online state carried bar by bar, equal to the batch path);
+- B, the named alternative: recompute the batch path on the last ``--tail`` bars at every
+  bar (``ModelPackage.predict_frame`` of the tail, keep the newest row) -- what a service
+  without online state does. Its features differ from the full history's for every
+  infinite-memory indicator (EMA, RSI, ATR...), printed as the largest |proba| gap.
+
+A and B alternate bar by bar (A B A B ..., the order swapped every bar) on the same bars,
+both after the same warm-up; wall time (perf_counter) and the thread's CPU time
+(thread_time) are taken around the same call. Figures: p50 / p99 / mean in ms.
+
+Other parts (HTTP) are added by the serving service's benchmark functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+SYMBOL = "BTCUSDT"
+DEMO_MODEL = {"kind": "lightgbm", "params": {"n_estimators": 150, "max_bin": 63}}
+HORIZON = 12
+
+
+def demo_package(candles: pd.DataFrame, train_bars: int):
+    """The demo model's settings on the default feature set, fitted on the first bars."""
+    from trademl.features import generate_features
+    from trademl.models.factory import build_model
+    from trademl.package.model import POOLED, ModelPackage
+    from trademl.package.recipe import FeatureRecipe
+    from trademl.serving.online import unservable_features
+
+    train = candles.iloc[:train_bars]
+    columns = list(generate_features(train.iloc[:600], {"on_short": "nan"}).columns)
+    every = FeatureRecipe(feature_spec={}, columns=columns, symbols=[SYMBOL])
+    unservable = unservable_features(every)
+    # the spec leaves them out too, so neither side spends time computing them
+    spec = {"exclude": [f"{c}*" for c in unservable]}
+    recipe = FeatureRecipe(
+        feature_spec=spec, columns=[c for c in columns if c not in unservable], symbols=[SYMBOL]
+    )
+    X = recipe.transform(train, SYMBOL)
+    future = train["close"].shift(-HORIZON)
+    rows = X.notna().all(axis=1) & future.notna()
+    model = build_model(DEMO_MODEL, "classification").fit(
+        X[rows], (future > train["close"]).astype(int)[rows]
+    )
+    package = ModelPackage(
+        recipe=recipe,
+        estimators={POOLED: model},
+        task="classification",
+        label={"kind": "direction", "horizon": HORIZON},
+        timeframe="1h",
+        backtest={"execution_lag": 1, "threshold": 0.0},
+        name="demo-default-features",
+    )
+    return package, sorted(unservable)
+
+
+def _timed(call: Callable[[], Any]) -> tuple[Any, float, float]:
+    wall, cpu = time.perf_counter(), time.thread_time()
+    result = call()
+    return result, time.perf_counter() - wall, time.thread_time() - cpu
+
+
+def _figures(wall: list[float], cpu: list[float]) -> dict[str, float]:
+    wall_ms, cpu_ms = np.array(wall) * 1e3, np.array(cpu) * 1e3
+    return {
+        "p50_ms": float(np.percentile(wall_ms, 50)),
+        "p99_ms": float(np.percentile(wall_ms, 99)),
+        "mean_ms": float(wall_ms.mean()),
+        "cpu_p50_ms": float(np.percentile(cpu_ms, 50)),
+        "cpu_p99_ms": float(np.percentile(cpu_ms, 99)),
+        "cpu_mean_ms": float(cpu_ms.mean()),
+    }
+
+
+def inprocess(bars: int = 2000, tail: int = 1000, train_bars: int = 12_000) -> dict[str, Any]:
+    """New bar -> online features -> prediction (A) against a batch recompute on a tail (B)."""
+    from trademl.datasets import load_sample
+    from trademl.serving import Predictor
+
+    candles = load_sample("BTCUSDT-1h")
+    if train_bars + bars > len(candles):
+        raise SystemExit(f"--bars: at most {len(candles) - train_bars} with this sample")
+    package, unservable = demo_package(candles, train_bars)
+    predictor = Predictor(package)
+    predictor.warm_up(SYMBOL, candles.iloc[:train_bars])
+    stream = candles.iloc[train_bars : train_bars + bars]
+    records = stream.to_dict("records")
+    timings: dict[str, tuple[list[float], list[float]]] = {"A": ([], []), "B": ([], [])}
+    gap = 0.0
+    for i, (stamp, bar) in enumerate(zip(stream.index, records, strict=True)):
+        end = train_bars + i + 1
+
+        def online(bar=bar, stamp=stamp):
+            return predictor.on_bar(SYMBOL, bar, stamp)["proba"]
+
+        def batch_tail(end=end):
+            return float(package.predict_frame(candles.iloc[end - tail : end])["proba"].iloc[-1])
+
+        sides = (("A", online), ("B", batch_tail)) if i % 2 == 0 else (
+            ("B", batch_tail), ("A", online))  # fmt: skip
+        answers = {}
+        for name, call in sides:
+            answers[name], wall, cpu = _timed(call)
+            timings[name][0].append(wall)
+            timings[name][1].append(cpu)
+        gap = max(gap, abs(answers["A"] - answers["B"]))
+    online_figures = _figures(*timings["A"])
+    tail_figures = _figures(*timings["B"])
+    return {
+        "part": "inprocess",
+        "settings": {
+            "bars_streamed": bars,
+            "warm_up_bars": train_bars,
+            "tail_bars": tail,
+            "features": len(package.feature_names),
+            "left_out_unservable": unservable,
+            "model": DEMO_MODEL,
+            "order": "A B / B A alternating per bar",
+        },
+        "online_on_bar": online_figures,
+        "batch_on_tail": tail_figures,
+        "ratio_p50_tail_over_online": tail_figures["p50_ms"] / online_figures["p50_ms"],
+        "ratio_cpu_mean_tail_over_online": tail_figures["cpu_mean_ms"]
+        / online_figures["cpu_mean_ms"],
+        "max_abs_proba_gap_tail_vs_online": gap,
+    }
+
+
+def _print(result: dict[str, Any]) -> None:
+    print(json.dumps(result["settings"], indent=None))
+    for name in ("online_on_bar", "batch_on_tail"):
+        f = result[name]
+        print(
+            f"{name:>14}: p50 {f['p50_ms']:.3f} ms  p99 {f['p99_ms']:.3f} ms  "
+            f"mean {f['mean_ms']:.3f} ms  | CPU p50 {f['cpu_p50_ms']:.3f} ms  "
+            f"p99 {f['cpu_p99_ms']:.3f} ms  mean {f['cpu_mean_ms']:.3f} ms"
+        )
+    print(
+        f"tail recompute / online: {result['ratio_p50_tail_over_online']:.1f}x (p50 wall), "
+        f"{result['ratio_cpu_mean_tail_over_online']:.1f}x (mean CPU); the tail's proba "
+        f"differs from the exact one by up to {result['max_abs_proba_gap_tail_vs_online']:.2e}"
+    )
+
+
+PARTS: dict[str, Callable[..., dict[str, Any]]] = {"inprocess": inprocess}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--part", choices=sorted(PARTS), action="append")
+    parser.add_argument("--bars", type=int, default=2000, help="bars streamed (inprocess)")
+    parser.add_argument("--tail", type=int, default=1000, help="bars the batch side recomputes")
+    args = parser.parse_args()
+    for part in args.part or sorted(PARTS):
+        if part == "inprocess":
+            _print(inprocess(bars=args.bars, tail=args.tail))
+
+
+if __name__ == "__main__":
+    main()
