@@ -27,6 +27,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import APIKeyHeader
 from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from trademl.errors import TradeMLError
@@ -305,37 +306,47 @@ def create_app(
         responses=_ERRORS,
         dependencies=[Depends(predict_key)],
         summary="A batch of feature rows (named columns) -> predictions and probabilities.",
+        openapi_extra=_json_body(PredictRequest),
     )
-    async def post_predict(body: PredictRequest) -> Response:
+    async def post_predict(request: Request) -> Response:
+        # parsed and validated by pydantic-core in one pass over the bytes: for a batch of
+        # thousands of rows this is several times faster than json.loads + validation
+        try:
+            body = PredictRequest.model_validate_json(await request.body())
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors(include_url=False)) from None
         started_at = time.perf_counter()
         routing = deployment.routing
-        wanted = routing.answering(body.request_key or body.symbol or "").package.feature_names
-        X = _rows_frame(body, wanted)
+        answering = routing.answering(body.request_key or body.symbol or "")
+        values = _rows_matrix(body, answering.package.feature_names)
         symbol = body.symbol
-        package = routing.champion.package
+        package = answering.package
         if symbol is not None and symbol not in package.symbols:
             raise BarRejected(
                 f"symbol: {symbol!r} is unknown to the model (it knows {package.symbols})",
                 field="symbol",
                 status=404,
             )
-        slot, scored, shadow = deployment.predict_rows(X, symbol=symbol, key=body.request_key)
+        slot, scored, shadow = deployment.predict_values(
+            values, symbol=symbol, key=body.request_key
+        )
         seconds = time.perf_counter() - started_at
-        role = _role(slot, "answer")
-        metrics.predictions(slot.name, slot.version, role, scored["proba"], scored["signal"])
+        y_pred, proba, signal = scored
+        metrics.predictions(slot.name, slot.version, _role(slot, "answer"), proba, signal)
         if shadow is not None:
             metrics.predictions(
-                shadow[0].name, shadow[0].version, "shadow", shadow[1]["proba"], shadow[1]["signal"]
+                shadow[0].name, shadow[0].version, "shadow", shadow[1][1], shadow[1][2]
             )
         if body.timestamps is not None and prediction_log is not None:
-            for who, frame in [(slot, scored), *([shadow] if shadow else [])]:
-                prediction_log.submit(who.name, who.version, _predict_rows(body, frame, seconds))
+            for who, result in [(slot, scored), *([shadow] if shadow else [])]:
+                prediction_log.submit(who.name, who.version, _predict_rows(body, result, seconds))
         metrics.observe("/v1/predict", 200, seconds, slot.name, slot.version)
-        proba = scored["proba"].to_numpy(dtype=float)
         payload = {
-            "predictions": scored["y_pred"].to_numpy(dtype=float).tolist(),
-            "proba": [p if math.isfinite(p) else None for p in proba.tolist()],
-            "signal": scored["signal"].to_numpy(dtype=int).tolist(),
+            "predictions": np.asarray(y_pred, dtype=float).tolist(),
+            "proba": [
+                p if math.isfinite(p) else None for p in np.asarray(proba, dtype=float).tolist()
+            ],
+            "signal": np.asarray(signal, dtype=int).tolist(),
             "model": {"name": slot.name, "version": slot.version},
         }
         return Response(json.dumps(payload), media_type="application/json")
@@ -440,6 +451,7 @@ def create_app(
         record_models()
         return _reload_response(changed, message)
 
+    _with_components(app, PredictRequest)
     return app
 
 
@@ -449,24 +461,49 @@ class _Refused(Exception):
         self.status, self.message = status, message
 
 
-def _rows_frame(body: PredictRequest, wanted: list[str]) -> pd.DataFrame:
-    """The request's rows as the model's matrix, or BarRejected naming the bad field."""
+def _json_body(model: type) -> dict:
+    """The OpenAPI request body of an endpoint that validates its bytes itself (the model
+    is added to the components by ``_with_components``)."""
+    schema = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def _with_components(app: FastAPI, *models: type) -> None:
+    """Generate the OpenAPI schema once, with ``models`` among its components."""
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, summary=app.summary, routes=app.routes
+            )
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for model in models:
+                found = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                components.update(found.pop("$defs", {}))
+                components[model.__name__] = found
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi
+
+
+def _rows_matrix(body: PredictRequest, wanted: list[str]) -> np.ndarray:
+    """The request's rows in the model's column order, or BarRejected naming the bad field."""
     columns = body.columns
-    if len(set(columns)) != len(columns):
-        seen, dup = set(), None
-        for c in columns:
-            if c in seen:
-                dup = c
-                break
-            seen.add(c)
-        raise BarRejected(f"columns: {dup!r} is given twice", field="columns")
-    missing = [c for c in wanted if c not in set(columns)]
+    position = {}
+    for i, c in enumerate(columns):
+        if c in position:
+            raise BarRejected(f"columns: {c!r} is given twice", field="columns")
+        position[c] = i
+    missing = [c for c in wanted if c not in position]
     if missing:
         raise BarRejected(
             f"columns: missing {len(missing)} feature(s) the model needs, first {missing[:5]}",
             field="columns",
         )
-    unknown = [c for c in columns if c not in set(wanted)]
+    known = set(wanted)
+    unknown = [c for c in columns if c not in known]
     if unknown:
         raise BarRejected(
             f"columns: {len(unknown)} column(s) the model does not use, first {unknown[:5]}",
@@ -484,17 +521,18 @@ def _rows_frame(body: PredictRequest, wanted: list[str]) -> pd.DataFrame:
             field="timestamps",
         )
     values = np.asarray(body.rows, dtype=float)
-    return pd.DataFrame(values, columns=columns)[wanted]
+    order = [position[c] for c in wanted]
+    return values if order == list(range(width)) else values[:, order]
 
 
-def _predict_rows(body: PredictRequest, scored: pd.DataFrame, seconds: float) -> list[tuple]:
+def _predict_rows(body: PredictRequest, scored: tuple, seconds: float) -> list[tuple]:
     stamps = [pd.Timestamp(t).tz_convert("UTC").value for t in body.timestamps]
     symbol = body.symbol or ""
     latency_ms = seconds * 1e3
     return [
         (ts, symbol, float(y), _finite_or_none(p), float(s), None, latency_ms)
         for ts, y, p, s in zip(
-            stamps, scored["y_pred"].tolist(), scored["proba"].tolist(),
-            scored["signal"].tolist(), strict=True,
+            stamps, np.asarray(scored[0]).tolist(), np.asarray(scored[1]).tolist(),
+            np.asarray(scored[2]).tolist(), strict=True,
         )
     ]  # fmt: skip

@@ -17,8 +17,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import pandas as pd
-
 from trademl.errors import DataError, TradeMLError
 from trademl.serving.history import BarRejected, NewBar, SymbolHistory, check_bars
 from trademl.serving.traffic import TrafficSplit
@@ -300,17 +298,20 @@ class Deployment:
                 return []
         return out
 
-    def predict_rows(
-        self, X: pd.DataFrame, *, symbol: str | None, key: str | None
-    ) -> tuple[ModelSlot, pd.DataFrame, tuple[ModelSlot, pd.DataFrame] | None]:
+    def predict_values(
+        self, values, *, symbol: str | None, key: str | None
+    ) -> tuple[ModelSlot, tuple, tuple[ModelSlot, tuple] | None]:
+        """Rows in the answering model's column order -> (slot, (y_pred, proba, signal),
+        the shadow's (slot, result) or None)."""
         routing = self.routing
         answering = routing.answering(key or symbol or "")
-        scored = answering.package.score_rows(X, symbol)
+        scored = answering.package.score_values(values, symbol)
         shadow_slot = routing.shadowing(answering)
         shadow = None
         if shadow_slot is not None:
             try:
-                shadow = (shadow_slot, shadow_slot.package.score_rows(X, symbol))
+                if shadow_slot.package.feature_names == answering.package.feature_names:
+                    shadow = (shadow_slot, shadow_slot.package.score_values(values, symbol))
             except (TradeMLError, ValueError) as exc:
                 self.on_feature_error(shadow_slot, symbol or "", exc)
         return answering, scored, shadow
