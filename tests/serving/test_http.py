@@ -123,6 +123,22 @@ def test_predict_rows_equal_the_package_and_check_the_signature(
         assert got["model"] == {"name": MODEL, "version": "1"}
         np.testing.assert_allclose(got["proba"], expected["proba"], rtol=1e-12)
         assert got["signal"] == expected["signal"].tolist()
+        # the same rows as an Arrow IPC stream (the batch path without per-value parsing)
+        import pyarrow as pa
+
+        sink = pa.BufferOutputStream()
+        table = pa.Table.from_pandas(X[shuffled], preserve_index=False)
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        arrow = client.post(
+            "/v1/predict", content=sink.getvalue().to_pybytes(),
+            headers={"content-type": "application/vnd.apache.arrow.stream"},
+        )  # fmt: skip
+        assert arrow.status_code == 200, arrow.text
+        np.testing.assert_allclose(arrow.json()["proba"], expected["proba"], rtol=1e-12)
+        garbage = client.post("/v1/predict", content=b"\x00garbage",
+                              headers={"content-type": "application/vnd.apache.arrow.stream"})  # fmt: skip
+        assert garbage.status_code == 422 and "Arrow" in garbage.json()["error"]
         row = X.iloc[0].tolist()
         bad = [
             ({"columns": columns[:-1], "rows": [row[:-1]]}, "columns: missing"),
@@ -173,3 +189,12 @@ def test_openapi_schema_and_admin_key(serve_in_thread):
         status = client.get("/v1/status").json()
         assert status["champion"]["version"] == "1" and status["ready"] is True
         assert not math.isnan(len(status["symbols"]))
+
+
+def test_warm_up_defaults_to_the_registered_runs_data(serve_in_thread, registry):
+    server, service = serve_in_thread(model=f"{MODEL}/1", warmup=[], log_predictions=False)
+    history = service.deployment.histories["BTCUSDT"]
+    assert len(history) == len(registry.candles)
+    assert history.last_timestamp == registry.candles.index[-1]
+    with httpx.Client(base_url=server.url) as client:
+        assert client.get("/ready").status_code == 200

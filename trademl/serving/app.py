@@ -17,6 +17,7 @@ import math
 import re
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -58,6 +59,7 @@ _ERRORS = {
     409: {"model": ErrorResponse, "description": "The bar conflicts with the stream."},
     422: {"model": ErrorResponse, "description": "A field is invalid; the message names it."},
 }
+ARROW_STREAM = "application/vnd.apache.arrow.stream"
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 
@@ -309,12 +311,17 @@ def create_app(
         openapi_extra=_json_body(PredictRequest),
     )
     async def post_predict(request: Request) -> Response:
-        # parsed and validated by pydantic-core in one pass over the bytes: for a batch of
-        # thousands of rows this is several times faster than json.loads + validation
-        try:
-            body = PredictRequest.model_validate_json(await request.body())
-        except ValidationError as exc:
-            raise RequestValidationError(exc.errors(include_url=False)) from None
+        raw = await request.body()
+        if request.headers.get("content-type", "").startswith(ARROW_STREAM):
+            body = _arrow_batch(raw, request.query_params)
+        else:
+            # parsed and validated by pydantic-core in one pass over the bytes: for a batch
+            # of thousands of rows several times faster than json.loads + validation
+            try:
+                parsed = PredictRequest.model_validate_json(raw)
+            except ValidationError as exc:
+                raise RequestValidationError(exc.errors(include_url=False)) from None
+            body = _json_batch(parsed)
         started_at = time.perf_counter()
         routing = deployment.routing
         answering = routing.answering(body.request_key or body.symbol or "")
@@ -465,7 +472,9 @@ def _json_body(model: type) -> dict:
     """The OpenAPI request body of an endpoint that validates its bytes itself (the model
     is added to the components by ``_with_components``)."""
     schema = {"$ref": f"#/components/schemas/{model.__name__}"}
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+    arrow = {"schema": {"type": "string", "format": "binary"}}  # float columns, see docs
+    content = {"application/json": {"schema": schema}, ARROW_STREAM: arrow}
+    return {"requestBody": {"required": True, "content": content}}
 
 
 def _with_components(app: FastAPI, *models: type) -> None:
@@ -488,7 +497,60 @@ def _with_components(app: FastAPI, *models: type) -> None:
     app.openapi = openapi
 
 
-def _rows_matrix(body: PredictRequest, wanted: list[str]) -> np.ndarray:
+@dataclass
+class _Batch:
+    """A /v1/predict request, from JSON or Arrow: named columns and their matrix."""
+
+    columns: list[str]
+    rows: Any  # list of lists (JSON, widths unchecked) or a 2-D float array (Arrow)
+    symbol: str | None = None
+    timestamps: list | None = None
+    request_key: str | None = None
+
+
+def _json_batch(body: PredictRequest) -> _Batch:
+    return _Batch(body.columns, body.rows, body.symbol, body.timestamps, body.request_key)
+
+
+def _arrow_batch(raw: bytes, query) -> _Batch:
+    """An Arrow IPC stream of float columns (optional ``timestamp`` column); symbol and
+    request_key in the query string. No per-value parsing: the batch path's fast lane."""
+    import pyarrow as pa
+
+    from trademl.serving.schemas import MAX_ROWS
+
+    try:
+        table = pa.ipc.open_stream(raw).read_all()
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise BarRejected(f"body: not an Arrow IPC stream ({exc})", field="body") from None
+    if not 1 <= table.num_rows <= MAX_ROWS:
+        raise BarRejected(f"rows: {table.num_rows} given, expected 1 to {MAX_ROWS}", field="rows")
+    timestamps = None
+    if "timestamp" in table.column_names:
+        stamps = table.column("timestamp").to_pandas()
+        timestamps = list(pd.DatetimeIndex(stamps, tz="UTC") if stamps.dt.tz is None else stamps)
+        table = table.drop(["timestamp"])
+    columns = table.column_names
+    try:
+        values = np.column_stack(
+            [table.column(c).to_numpy(zero_copy_only=False).astype(float) for c in columns]
+        )
+    except (TypeError, ValueError, pa.ArrowException):
+        bad = next(c for c in columns if not pa.types.is_floating(table.schema.field(c).type)
+                   and not pa.types.is_integer(table.schema.field(c).type))  # fmt: skip
+        raise BarRejected(f"columns: {bad!r} is not numeric", field=f"columns.{bad}") from None
+    finite = np.isfinite(values)
+    if not finite.all():
+        row, col = np.argwhere(~finite)[0]
+        raise BarRejected(
+            f"rows[{row}][{col}]: {columns[col]!r} is {values[row, col]}, not a finite number",
+            field=f"rows[{row}][{col}]",
+        )
+    symbol = query.get("symbol")
+    return _Batch(columns, values, symbol, timestamps, query.get("request_key"))
+
+
+def _rows_matrix(body: _Batch, wanted: list[str]) -> np.ndarray:
     """The request's rows in the model's column order, or BarRejected naming the bad field."""
     columns = body.columns
     position = {}
@@ -510,7 +572,7 @@ def _rows_matrix(body: PredictRequest, wanted: list[str]) -> np.ndarray:
             field="columns",
         )
     width = len(columns)
-    for i, row in enumerate(body.rows):
+    for i, row in enumerate(body.rows if isinstance(body.rows, list) else ()):
         if len(row) != width:
             raise BarRejected(
                 f"rows[{i}]: {len(row)} values for {width} columns", field=f"rows[{i}]"
@@ -525,7 +587,7 @@ def _rows_matrix(body: PredictRequest, wanted: list[str]) -> np.ndarray:
     return values if order == list(range(width)) else values[:, order]
 
 
-def _predict_rows(body: PredictRequest, scored: tuple, seconds: float) -> list[tuple]:
+def _predict_rows(body: _Batch, scored: tuple, seconds: float) -> list[tuple]:
     stamps = [pd.Timestamp(t).tz_convert("UTC").value for t in body.timestamps]
     symbol = body.symbol or ""
     latency_ms = seconds * 1e3
