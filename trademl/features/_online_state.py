@@ -35,6 +35,19 @@ def last_bar(window: Bars) -> Bars:
     return Bars(window.index[-1:], {k: v[-1:] for k, v in window.columns.items()})
 
 
+class _LastBar:
+    """The window's newest bar as numpy scalars (``bars.close`` and the like)."""
+
+    def __init__(self, window: Bars):
+        self._columns = window.columns
+
+    def __getattr__(self, name: str) -> np.float64:
+        try:
+            return self._columns[name][-1]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
 class _Handle:
     """One talib.stream handle, opened as soon as the history is long enough."""
 
@@ -96,10 +109,12 @@ class TalibStream:
             raw = value if isinstance(value, tuple) else (value,)
         if self.derived is None and self.direct:
             return raw
-        values = [float(raw[i]) for i in self.picks if i is not None]
+        values = [raw[i] for i in self.picks if i is not None]
         if self.derived is not None:
-            arrays = tuple(np.array([float(v)]) for v in raw)
-            values += [float(a[0]) for a in self.derived(last_bar(window), self.params, arrays)]
+            # the batch formula on numpy scalars: the same IEEE arithmetic as on arrays
+            scalars = tuple(np.float64(v) for v in raw)
+            derived = self.derived(_LastBar(window), self.params, scalars)
+            values += [float(v) for v in derived]
         return tuple(values)
 
     def open(self, history: Bars) -> tuple[float, ...]:

@@ -7,6 +7,8 @@ Everything returns NaN until the window is full.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -18,6 +20,8 @@ __all__ = [
     "rolling_sum",
     "shift",
     "tail_returns",
+    "window_mean",
+    "window_std",
     "windows",
 ]
 
@@ -91,6 +95,17 @@ def tail_returns(bars, n: int) -> np.ndarray:
     """The last ``n`` 1-bar log returns of ``bars`` (serving's last-value formulas)."""
     close = bars.close[-(n + 1) :]
     return np.log(close[1:]) - np.log(close[:-1])
+
+
+def window_mean(values: np.ndarray) -> float:
+    """Mean of one window (serving's last-value formulas: one C call, no dispatch layers)."""
+    return float(values.sum()) / len(values)
+
+
+def window_std(values: np.ndarray) -> float:
+    """Sample standard deviation of one window, two-pass."""
+    centred = values - values.sum() / len(values)
+    return math.sqrt(float(centred.dot(centred)) / (len(values) - 1))
 
 
 def rolling_rank_pct(values: np.ndarray, window: int, chunk: int = 65_536) -> np.ndarray:

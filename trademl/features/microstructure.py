@@ -11,7 +11,14 @@ from typing import Any
 import numpy as np
 
 from trademl.features._registry import feature, rolling_tail
-from trademl.features._rolling import rolling_cov, rolling_mean, rolling_sum, shift, tail_returns
+from trademl.features._rolling import (
+    rolling_cov,
+    rolling_mean,
+    rolling_sum,
+    shift,
+    tail_returns,
+    window_mean,
+)
 
 WINDOW = {"window": 20}
 
@@ -19,7 +26,7 @@ WINDOW = {"window": 20}
 # serving's last-value formulas: two-pass sums over the window, where the batch functions
 # take them from cumulative sums: equal within SUM_TOLERANCE
 def _cov(x: np.ndarray, y: np.ndarray) -> float:
-    return float(np.sum((x - np.mean(x)) * (y - np.mean(y)))) / (len(x) - 1)
+    return float(np.sum((x - window_mean(x)) * (y - window_mean(y)))) / (len(x) - 1)
 
 
 def _roll_last(bars: Any, window: int) -> tuple[float]:
@@ -29,7 +36,7 @@ def _roll_last(bars: Any, window: int) -> tuple[float]:
 
 def _corwin_schultz_last(bars: Any, window: int) -> tuple[float]:
     spread = corwin_schultz_spread(bars.high[-(window + 1) :], bars.low[-(window + 1) :])
-    return (float(np.mean(spread[1:])),)
+    return (float(window_mean(spread[1:])),)
 
 
 def _amihud_last(bars: Any, window: int) -> tuple[float]:

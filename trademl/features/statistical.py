@@ -10,7 +10,15 @@ import numpy as np
 import pandas as pd
 
 from trademl.features._registry import Online, feature, rolling_tail, tail_exact, tail_within
-from trademl.features._rolling import rolling_cov, rolling_std, rolling_sum, shift, tail_returns
+from trademl.features._rolling import (
+    rolling_cov,
+    rolling_std,
+    rolling_sum,
+    shift,
+    tail_returns,
+    window_mean,
+    window_std,
+)
 from trademl.features._talib import talib_feature
 
 HURST_LAGS = (1, 2, 4, 8, 16)
@@ -20,10 +28,10 @@ HURST_LAGS = (1, 2, 4, 8, 16)
 # take them from cumulative sums (or pandas' running sums): equal within SUM_TOLERANCE
 def _moments(r: np.ndarray) -> tuple[float, float, float, float]:
     """Mean and the central moments m2, m3, m4 (divided by n)."""
-    mean = float(np.mean(r))
+    mean = float(window_mean(r))
     d = r - mean
     d2 = d * d
-    return mean, float(np.mean(d2)), float(np.mean(d2 * d)), float(np.mean(d2 * d2))
+    return mean, float(window_mean(d2)), float(window_mean(d2 * d)), float(window_mean(d2 * d2))
 
 
 def _retmean_last(bars: Any, window: int) -> tuple[float]:
@@ -51,12 +59,12 @@ def _retkurt_last(bars: Any, window: int) -> tuple[float]:
 
 def _zscore_last(bars: Any, window: int) -> tuple[float]:
     close = bars.close[-window:]
-    std = float(np.std(close, ddof=1))
-    return (float((close[-1] - np.mean(close)) / std) if std > 0 else 0.0,)
+    std = float(window_std(close))
+    return (float((close[-1] - window_mean(close)) / std) if std > 0 else 0.0,)
 
 
 def _corr(x: np.ndarray, y: np.ndarray) -> float:
-    dx, dy = x - np.mean(x), y - np.mean(y)
+    dx, dy = x - window_mean(x), y - window_mean(y)
     with np.errstate(divide="ignore", invalid="ignore"):
         return float(np.float64(np.sum(dx * dy)) / np.sqrt(np.sum(dx * dx) * np.sum(dy * dy)))
 
@@ -73,7 +81,7 @@ def _hurst_last(bars: Any, window: int) -> tuple[float]:
     slope = 0.0
     for weight, lag in zip(x_centred / (x_centred**2).sum(), HURST_LAGS, strict=True):
         diff = (log_close[lag:] - log_close[:-lag])[-window:]
-        std = float(np.std(diff, ddof=1))
+        std = float(window_std(diff))
         slope += weight * (math.log(std) if std > 0 else float("-inf"))
     return (slope if math.isfinite(slope) else float("nan"),)
 

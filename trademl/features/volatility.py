@@ -21,6 +21,9 @@ from trademl.features._rolling import (
     rolling_std,
     shift,
     tail_returns,
+    window_mean,
+    window_std,
+    windows,
 )
 from trademl.features._talib import talib_feature
 
@@ -115,7 +118,7 @@ def donchian(bars: Any, timeperiod: int) -> tuple[np.ndarray, ...]:
 # serving's last-value formulas (two-pass moments of the window): the batch functions
 # below take the same moments from cumulative sums, equal within SUM_TOLERANCE
 def _std(values: np.ndarray) -> float:
-    return float(np.std(values, ddof=1))
+    return float(window_std(values))
 
 
 def _retstd_last(bars: Any, window: int) -> tuple[float]:
@@ -131,18 +134,18 @@ def _last_log_ranges(bars: Any, n: int) -> dict[str, np.ndarray]:
 
 def _parkinson_last(bars: Any, window: int) -> tuple[float]:
     hl = np.log(bars.high[-window:]) - np.log(bars.low[-window:])
-    return (float(np.sqrt(np.mean(hl * hl) / (4.0 * math.log(2.0)))),)
+    return (float(np.sqrt(window_mean(hl * hl) / (4.0 * math.log(2.0)))),)
 
 
 def _garman_klass_last(bars: Any, window: int) -> tuple[float]:
     r = _last_log_ranges(bars, window)
     per_bar = 0.5 * r["hl"] ** 2 - (2.0 * math.log(2.0) - 1.0) * r["co"] ** 2
-    return (float(np.sqrt(max(np.mean(per_bar), 0.0))),)
+    return (float(np.sqrt(max(window_mean(per_bar), 0.0))),)
 
 
 def _rogers_satchell_last(bars: Any, window: int) -> tuple[float]:
     r = _last_log_ranges(bars, window)
-    return (float(np.sqrt(max(np.mean(_rs_variance(r)), 0.0))),)
+    return (float(np.sqrt(max(window_mean(_rs_variance(r)), 0.0))),)
 
 
 def _yang_zhang_last(bars: Any, window: int) -> tuple[float]:
@@ -150,7 +153,9 @@ def _yang_zhang_last(bars: Any, window: int) -> tuple[float]:
     k = 0.34 / (1.34 + (window + 1) / (window - 1))
     overnight = r["o"][1:] - r["c"][:-1]
     rs = _rs_variance({key: v[1:] for key, v in r.items()})
-    variance = _std(overnight) ** 2 + k * _std(r["co"][1:]) ** 2 + (1.0 - k) * float(np.mean(rs))
+    variance = (
+        _std(overnight) ** 2 + k * _std(r["co"][1:]) ** 2 + (1.0 - k) * float(window_mean(rs))
+    )
     return (float(np.sqrt(max(variance, 0.0))),)
 
 
@@ -158,6 +163,13 @@ def _volratio_last(bars: Any, short: int, long: int) -> tuple[float]:
     r = tail_returns(bars, max(short, long))
     with np.errstate(divide="ignore", invalid="ignore"):
         return (float(np.float64(_std(r[-short:])) / _std(r[-long:])),)
+
+
+def _volpct_last(bars: Any, window: int, lookback: int) -> tuple[float]:
+    # the return std of each of the last `lookback` windows, ranked against the newest
+    r = tail_returns(bars, window + lookback - 1)
+    stds = np.std(windows(r, window), axis=1, ddof=1)
+    return (float(np.count_nonzero(stds <= stds[-1])) / lookback,)
 
 
 @feature(
@@ -250,7 +262,7 @@ def volratio(bars: Any, short: int, long: int) -> np.ndarray:
 @feature(
     "volpct", category="volatility", params={"window": 20, "lookback": 100},
     warmup=lambda window, lookback: window + lookback - 1,
-    online=rolling_tail(lambda window, lookback: window + lookback),
+    online=rolling_tail(lambda window, lookback: window + lookback, _volpct_last),
 )  # fmt: skip
 def volpct(bars: Any, window: int, lookback: int) -> np.ndarray:
     """Percentile rank of the current return std among its last `lookback` values."""

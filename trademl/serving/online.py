@@ -286,14 +286,19 @@ class OnlineFeatures:
         recomputed = [p for p in items if _item_reason(p)]
         self._servers = []
         for item in streamed:
-            positions = np.array([base_index.get(c, -1) for c in item.columns], dtype=np.intp)
+            # an output the recipe does not use goes to a spare slot past the end
+            spare = len(plan.base_names)
+            positions = tuple(base_index.get(c, spare) for c in item.columns)
             self._servers.append((_server(item), positions))
+        # once every handle is open: (update, bars it reads, positions), no checks per bar
+        self._steady: list[tuple[Any, int, tuple[int, ...]]] | None = None
         self._full = None
         if recomputed:
             sub = plan.restrict(lambda p: p in recomputed, self._spec)
             self._full = (sub, [base_index[c] for c in sub.base_names], list(sub.base_names))
 
         self._keep = max([getattr(s, "need", 1) for s, _ in self._servers] + [2])
+        self._needs = sorted({s.need for s, _ in self._servers})
         lags = plan.lag_columns
         self._max_lag = max([lag for _, _, lag in lags], default=0)
         self._lags = [(base_index[source], lag) for _, source, lag in lags]
@@ -343,7 +348,7 @@ class OnlineFeatures:
             self._bar_delta = infer_bar_delta(bars.index)
         self._history.extend(bars.index.asi8, bars.columns)
         history = self._history.window()
-        base = np.empty(len(self._plan.base_names))
+        base = np.empty(len(self._plan.base_names) + 1)
         for server, positions in self._servers:
             _scatter(base, positions, server.open(history))
         # the lag columns read the base vectors of earlier bars: take them from the batch
@@ -384,15 +389,26 @@ class OnlineFeatures:
             return self._row.copy()
         try:
             self._history.append(stamp.value, row)
-            windows: dict[int | None, Bars] = {}
-            base = np.empty(len(self._plan.base_names))
-            for server, positions in self._servers:
-                # the bars this server reads; a TA-Lib handle still to open needs them all
-                need = server.need if server.opened else None
-                window = windows.get(need)
-                if window is None:
-                    window = windows[need] = self._history.window(need)
-                _scatter(base, positions, server.update(window, row))
+            base = np.empty(len(self._plan.base_names) + 1)
+            bar_values = {k: np.float64(v) for k, v in row.items()}
+            if self._steady is None and all(s.opened for s, _ in self._servers):
+                self._steady = [(s.update, s.need, p) for s, p in self._servers]
+            if self._steady is not None:
+                windows = {n: self._history.window(n) for n in self._needs}
+                for update, need, positions in self._steady:
+                    for position, value in zip(
+                        positions, update(windows[need], bar_values), strict=True
+                    ):
+                        base[position] = value
+            else:
+                windows: dict[int | None, Bars] = {}
+                for server, positions in self._servers:
+                    # the bars this server reads; a TA-Lib handle still to open needs them all
+                    need = server.need if server.opened else None
+                    window = windows.get(need)
+                    if window is None:
+                        window = windows[need] = self._history.window(need)
+                    _scatter(base, positions, server.update(window, bar_values))
             if self._row is not None and self._max_lag:
                 self._recent.append(self._base_)
                 del self._recent[: -self._max_lag]
@@ -410,7 +426,7 @@ class OnlineFeatures:
             history = self._history.window()
             columns, _ = compute_plan(_with_index(history), sub, self._nan_spec, np.float64)
             base[positions] = [columns[c][-1] for c in names]
-        base = base.astype(self._dtype)
+        base = base[:-1].astype(self._dtype)
         self._base_ = base
         lagged = [
             self._recent[-lag][source] if lag <= len(self._recent) else NAN
@@ -503,10 +519,9 @@ def _check_values(stamp: Any, row: Mapping[str, float]) -> None:
         )
 
 
-def _scatter(base: np.ndarray, positions: np.ndarray, values: tuple[float, ...]) -> None:
+def _scatter(base: np.ndarray, positions: tuple[int, ...], values: tuple[float, ...]) -> None:
     for position, value in zip(positions, values, strict=True):
-        if position >= 0:
-            base[position] = value
+        base[position] = value
 
 
 def _as_timestamp(value: Any) -> pd.Timestamp:
