@@ -198,3 +198,15 @@ def test_warm_up_defaults_to_the_registered_runs_data(serve_in_thread, registry)
     assert history.last_timestamp == registry.candles.index[-1]
     with httpx.Client(base_url=server.url) as client:
         assert client.get("/ready").status_code == 200
+
+
+def test_protected_predictions_need_the_key(serve_in_thread, registry):
+    server, _ = serve_in_thread(model=f"{MODEL}/1", protect_predictions=True, log_predictions=False)
+    stamp, row = registry.live.index[0], registry.live.iloc[0]
+    body = {"symbol": "BTCUSDT", "bars": [bar_json(stamp, row)]}
+    with httpx.Client(base_url=server.url) as client:
+        refused = client.post("/v1/bars", json=body)
+        assert refused.status_code == 401 and "X-API-Key" in refused.json()["error"]
+        assert client.get("/health").status_code == 200  # liveness stays open
+        ok = client.post("/v1/bars", json=body, headers={"X-API-Key": API_KEY})
+        assert ok.status_code == 200, ok.text
