@@ -13,6 +13,8 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e ".[dev]"
+	# headless Chromium renders the serving dashboard in its test (Debian's package)
+	command -v chromium >/dev/null 2>&1 || apt-get install -y --no-install-recommends chromium
 	touch $(STAMP)
 
 # The main job on the bundled sample: check the data, then the whole experiment, tracked in

@@ -17,7 +17,9 @@ A and B alternate bar by bar (A B A B ..., the order swapped every bar) on the s
 both after the same warm-up; wall time (perf_counter) and the thread's CPU time
 (thread_time) are taken around the same call. Figures: p50 / p99 / mean in ms.
 
-Other parts (HTTP) are added by the serving service's benchmark functions.
+Part ``http``: the service over real HTTP against a bare FastAPI dot-product endpoint,
+throughput of 16 clients with and without prediction logging, batch rows/s against the
+bare model (see benchmarks/_serving_http.py).
 """
 
 from __future__ import annotations
@@ -159,7 +161,13 @@ def _print(result: dict[str, Any]) -> None:
     )
 
 
-PARTS: dict[str, Callable[..., dict[str, Any]]] = {"inprocess": inprocess}
+def _http(**kwargs: Any) -> dict[str, Any]:
+    from _serving_http import http  # the HTTP parts (service, floor, throughput, batch)
+
+    return http(**kwargs)
+
+
+PARTS: dict[str, Callable[..., dict[str, Any]]] = {"inprocess": inprocess, "http": _http}
 
 
 def main() -> None:
@@ -167,10 +175,16 @@ def main() -> None:
     parser.add_argument("--part", choices=sorted(PARTS), action="append")
     parser.add_argument("--bars", type=int, default=2000, help="bars streamed (inprocess)")
     parser.add_argument("--tail", type=int, default=1000, help="bars the batch side recomputes")
+    parser.add_argument("--requests", type=int, default=1500, help="bars sent one by one (http)")
+    parser.add_argument("--seconds", type=float, default=3.0, help="throughput round (http)")
     args = parser.parse_args()
     for part in args.part or sorted(PARTS):
         if part == "inprocess":
             _print(inprocess(bars=args.bars, tail=args.tail))
+        if part == "http":
+            from _serving_http import print_http
+
+            print_http(_http(requests=args.requests, seconds=args.seconds))
 
 
 if __name__ == "__main__":

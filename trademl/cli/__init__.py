@@ -26,6 +26,7 @@ from trademl.cli import (
     regimes,
     retrain,
     run,
+    serve,
 )
 from trademl.cli import validate as validate_cmds
 from trademl.cli._console import err_console
@@ -75,6 +76,7 @@ for _module in (
     regimes,
     monitor,
     retrain,
+    serve,
 ):
     _module.register(app)
 

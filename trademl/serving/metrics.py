@@ -1,0 +1,114 @@
+"""Prometheus metrics of one service (its own registry, so two apps in a process never clash)
+and the recent figures the dashboard shows (latency percentiles, prediction distribution)."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+
+import numpy as np
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+__all__ = ["ServingMetrics"]
+
+_LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0)
+_PROBA_BUCKETS = tuple(round(0.1 * i, 1) for i in range(1, 11))
+_RECENT = 2_000
+
+
+class ServingMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter(
+            "trademl_requests", "Requests by route, status and answering model version.",
+            ["route", "status", "model", "version"], registry=r,
+        )  # fmt: skip
+        self.latency = Histogram(
+            "trademl_request_latency_seconds", "Time in the handler, by route and model version.",
+            ["route", "model", "version"], buckets=_LATENCY_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.proba = Histogram(
+            "trademl_prediction_proba", "Probability of the positive class of answered predictions.",
+            ["model", "version", "role"], buckets=_PROBA_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.signals = Counter(
+            "trademl_prediction_signals", "Predicted signals (-1, 0, 1).",
+            ["model", "version", "role", "signal"], registry=r,
+        )  # fmt: skip
+        self.feature_errors = Counter(
+            "trademl_online_feature_errors", "Bars the online features or the model failed on.",
+            ["model", "version", "symbol"], registry=r,
+        )  # fmt: skip
+        self.rejected_bars = Counter(
+            "trademl_rejected_bars", "Requests refused for a bad bar, by the offending field.",
+            ["field"], registry=r,
+        )  # fmt: skip
+        self.logged = Counter(
+            "trademl_logged_predictions", "Predictions written to the monitoring store.", registry=r
+        )
+        self.log_errors = Counter(
+            "trademl_prediction_log_errors", "Failed writes to the monitoring store.", registry=r
+        )
+        self.log_queue = Gauge(
+            "trademl_prediction_log_queue", "Predictions waiting to be written.", registry=r
+        )
+        self.models = Gauge(
+            "trademl_model_info", "1 for each model being served, by role.",
+            ["role", "model", "version"], registry=r,
+        )  # fmt: skip
+        self.swaps = Counter("trademl_model_swaps", "Hot swaps of a served model.", registry=r)
+        self._lock = threading.Lock()
+        self._recent: dict[str, deque] = {}
+        self.signal_counts = {-1: 0, 0: 0, 1: 0}
+        self.proba_counts = [0] * 10
+
+    # ------------------------------------------------------------------ recording
+    def observe(self, route: str, status: int, seconds: float, model: str = "", version: str = ""):
+        self.requests.labels(route, str(status), model, version).inc()
+        if status < 400:
+            self.latency.labels(route, model, version).observe(seconds)
+            with self._lock:
+                self._recent.setdefault(route, deque(maxlen=_RECENT)).append(seconds * 1e3)
+
+    def predictions(self, model: str, version: str, role: str, proba, signal) -> None:
+        proba = np.asarray(proba, dtype=float)
+        signal = np.asarray(signal, dtype=int)
+        histogram = self.proba.labels(model, version, role)
+        for p in proba[np.isfinite(proba)]:
+            histogram.observe(float(p))
+        values, counts = np.unique(signal, return_counts=True)
+        for value, count in zip(values.tolist(), counts.tolist(), strict=True):
+            self.signals.labels(model, version, role, str(value)).inc(count)
+        if role != "champion":
+            return
+        with self._lock:
+            for value, count in zip(values.tolist(), counts.tolist(), strict=True):
+                self.signal_counts[value] = self.signal_counts.get(value, 0) + count
+            finite = proba[np.isfinite(proba)]
+            bins = np.minimum((finite * 10).astype(int), 9)
+            for b, count in zip(*np.unique(bins, return_counts=True), strict=True):
+                self.proba_counts[int(b)] += int(count)
+
+    def serving(self, roles: dict[str, tuple[str, str] | None]) -> None:
+        self.models.clear()
+        for role, model in roles.items():
+            if model is not None:
+                self.models.labels(role, *model).set(1)
+
+    # ------------------------------------------------------------------ reading
+    def latency_summary(self) -> dict[str, dict[str, float]]:
+        with self._lock:
+            recent = {route: np.asarray(values) for route, values in self._recent.items()}
+        return {
+            route: {
+                "p50": float(np.percentile(values, 50)),
+                "p99": float(np.percentile(values, 99)),
+                "n": int(values.size),
+            }
+            for route, values in recent.items()
+            if values.size
+        }
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
