@@ -46,12 +46,17 @@ def registry(tmp_path_factory) -> Registry:
     folder = tmp_path_factory.mktemp("serving-registry")
     common = {"tuning": {"n_trials": 0}, "monitoring": {"db_url": str(folder / "ref.db")}}
     first = small_spec(
-        folder, name=MODEL, tracking={"gates": {"oos_sharpe": {"min": -1e9}}}, **common
+        folder,
+        name=MODEL,
+        # a dozen trees on the sample are degenerate: these tests serve it, not judge it
+        tracking={"gates": {"oos_sharpe": {"min": -1e9}}, "refuse_degenerate": False},
+        **common,
     )
     second = small_spec(
         folder,
         name=MODEL,
         model={"kind": "lightgbm", "params": {"n_estimators": 12, "num_leaves": 7}},
+        tracking={"refuse_degenerate": False},
         **common,
     )
     with pytest.MonkeyPatch.context() as patch:
