@@ -18,6 +18,7 @@ from trademl.cli import (
     data,
     demo,
     experiments,
+    explain,
     features,
     models,
     monitor,
@@ -71,6 +72,7 @@ for _module in (
     backtest,
     regimes,
     monitor,
+    explain,
 ):
     _module.register(app)
 

@@ -208,3 +208,30 @@ def explain_package(
         local_base=float(one.base_values[0]), local_output=float(one.outputs()[0]), lime=lime,
         impact=impact, data_hash=data_hash(explained), cached=cached, notes=notes,
     )  # fmt: skip
+
+
+def served_impact(
+    package, predictions: pd.DataFrame, *, reference: ShapValues, symbol: str | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> pd.DataFrame:  # fmt: skip
+    """Feature impact per month of served predictions (the monitoring store's ``features``
+    JSON per prediction, as ``MonitorStore.predictions`` returns them)."""
+    from io import StringIO
+
+    texts = predictions["features"].dropna() if "features" in predictions else pd.Series()
+    if texts.empty:
+        raise ExplainError(
+            "served predictions: none stored with their features (log_predictions(features=...))"
+        )
+    X = pd.read_json(StringIO("\n".join(texts)), lines=True)
+    X.index = texts.index
+    missing = [c for c in package.feature_names if c not in X.columns]
+    if missing:
+        raise ExplainError(f"served predictions: stored features lack {missing[:5]}")
+    X = X[package.feature_names].astype(package.recipe.dtype)
+    X = X.loc[X.notna().all(axis=1)]
+    if symbol is None and "pooled" not in package.estimators:
+        symbol = package.symbols[0]
+    target = resolve_target(package._estimator(symbol), package.task)
+    values = shap_values(target, X, background=None, method="tree")
+    return impact_over_time(values, reference=reference, threshold=threshold)

@@ -85,7 +85,6 @@ metric_snapshots = sa.Table(
 
 drift_results = sa.Table(
     "drift_results",
-    "feature_impact",
     metadata,
     sa.Column("id", _Id, primary_key=True, autoincrement=True),
     sa.Column("model", sa.String(100), nullable=False),
