@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
+import subprocess
 
 import mlflow
 import numpy as np
@@ -201,3 +203,49 @@ def test_served_impact_drift_raises_a_monitor_alert(env, cli, tmp_path):
     assert check.facts["impact.n_drifted"] >= 1
     assert any(a.get("rule") == "feature_impact_drift" for a in check.alerts), check.alerts
     assert "feature_impact_drift" in set(store.alerts(model=name)["rule"])
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _chromium(tmp_path, *args: str) -> subprocess.CompletedProcess:
+    command = [
+        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}", "--virtual-time-budget=5000", *args,
+    ]  # fmt: skip
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.mark.server
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (make install adds it)")
+def test_report_gains_the_explanation_page(env, cli, tmp_path):
+    from matplotlib.image import imread
+
+    from trademl.explain.report_page import load_page, render_section
+
+    folder, spec, result = env
+    model = f"{result.model_name}/{result.model_version}"
+    out = tmp_path / "why"
+    code, _, err = cli("explain", "--model", model, "-o", out, "--no-store")  # logs explain/
+    assert code == 0, err
+    page = tmp_path / "report.html"
+    code, stdout, err = cli("report", "--run-id", result.run_id, "-o", page, "--mc-paths", "100")
+    assert code == 0, err
+    dom = _chromium(tmp_path, "--dump-dom", page.as_uri())
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    text = dom.stdout
+    top = pd.read_csv(out / "importance.csv")["feature"].iloc[0]
+    assert '<h2 id="explanation">Explanation</h2>' in text and top in text
+    for plot in ("beeswarm", "waterfall", "impact_over_time"):
+        assert f'alt="{plot}" src="data:image/png;base64,' in text
+    assert "surrogate tree agreement" in text and "|---" in text  # fidelity and rules
+    # the same page from the -o folder, drawn by the browser: SHAP's red and blue dots
+    alone = tmp_path / "section.html"
+    alone.write_text(f"<html><body>{render_section(load_page(out))}</body></html>")
+    shot = tmp_path / "section.png"
+    done = _chromium(tmp_path, f"--screenshot={shot}", "--window-size=1000,1400", alone.as_uri())
+    assert done.returncode == 0 and shot.exists(), done.stderr[-2000:]
+    pixels = (imread(shot)[..., :3] * 255).round().astype(int)
+    for colour in ((0xFF, 0x00, 0x52), (0x00, 0x8B, 0xFB)):  # shap's red and blue
+        assert np.all(np.abs(pixels - np.array(colour)) <= 12, axis=-1).sum() > 100

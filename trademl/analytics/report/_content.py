@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -71,6 +72,8 @@ class Report:
     trade_stats: dict[str, float] = field(default_factory=dict)
     log_scale: bool = False
     var_level: float = 0.95
+    # the model's explanation page (trademl.explain.report_page.ExplanationPage), if any
+    explanation: Any = None
 
 
 def build_report(
