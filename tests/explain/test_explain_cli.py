@@ -249,3 +249,20 @@ def test_report_gains_the_explanation_page(env, cli, tmp_path):
     pixels = (imread(shot)[..., :3] * 255).round().astype(int)
     for colour in ((0xFF, 0x00, 0x52), (0x00, 0x8B, 0xFB)):  # shap's red and blue
         assert np.all(np.abs(pixels - np.array(colour)) <= 12, axis=-1).sum() > 100
+
+
+def test_model_agnostic_path_end_to_end(env, cli, tmp_path):
+    """--method permutation: the same files, SHAP of P(up) that adds up to the package's P(up)."""
+    folder, spec, result = env
+    model = f"{result.model_name}/{result.model_version}"
+    out = tmp_path / "agnostic"
+    code, stdout, err = cli("explain", "--model", model, "--method", "permutation", "--rows", "12",
+                            "--background", "40", "-o", out, "--no-log", "--no-store")  # fmt: skip
+    assert code == 0, err
+    assert "shap.PermutationExplainer (P(up))" in stdout
+    values = pd.read_csv(out / "shap_values.csv", index_col="timestamp", parse_dates=True)
+    assert len(values) == 12
+    package = trademl.load_model(model)
+    X = package.features_frame(load_frames(load_spec(spec))["BTCUSDT"], "BTCUSDT")
+    p_up = package.score_rows(X.loc[values.index])["proba"].to_numpy()
+    np.testing.assert_allclose(values.sum(axis=1).to_numpy(), p_up, atol=1e-9)
