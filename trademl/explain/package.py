@@ -153,8 +153,10 @@ def explain_package(
     cache = cache or ExplanationCache()
     cached = True
     computed = {}
+    # a model-agnostic explanation also depends on its background sample and seed
+    settings = f"{method}|{seed}|{data_hash(sample)}" if agnostic else method
     for name, X in (("holdout", explained), ("reference", sample)):
-        key = cache.key(model_id, method, X)
+        key = cache.key(model_id, settings, X)
         values = cache.get(key)
         if values is None:
             cached = False
@@ -184,7 +186,6 @@ def explain_package(
         seed=seed,
     )  # fmt: skip
 
-    mine = rows[symbol] if cut is None else rows[symbol].loc[rows[symbol].index >= cut]
     position = _locate(at, rows[symbol], symbol)
     stamp = rows[symbol].index[position]
     row = rows[symbol].iloc[[position]]
@@ -196,7 +197,7 @@ def explain_package(
     local = local.reindex(local["shap"].abs().sort_values(ascending=False).index).reset_index(
         drop=True
     )
-    if at is not None and stamp < (mine.index[0] if len(mine) else stamp):
+    if cut is not None and stamp < cut:
         notes.append(f"--at {at} is before the holdout (a training bar)")
     lime = lime_explanation(target, row, sample, seed=seed)
     impact = impact_over_time(holdout, reference=reference, threshold=threshold)
