@@ -19,6 +19,7 @@ from trademl.cli import (
     demo,
     examples,
     experiments,
+    explain,
     features,
     models,
     monitor,
@@ -75,6 +76,7 @@ for _module in (
     backtest,
     regimes,
     monitor,
+    explain,
     retrain,
     serve,
 ):

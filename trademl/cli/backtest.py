@@ -189,6 +189,9 @@ def report(
     mc_paths: int = typer.Option(10_000, "--mc-paths", help="Monte Carlo paths (0: none)."),
     seed: int = typer.Option(0, "--seed"),
     title: str | None = typer.Option(None, "--title"),
+    explain: Path | None = typer.Option(
+        None, "--explain", help="Folder written by trademl explain -o: adds its page (HTML)."
+    ),
     sizing: Sizing | None = typer.Option(None, "--sizing"),
     fee_bp: float | None = typer.Option(None, "--fee-bp"),
     slippage_bp: float | None = typer.Option(None, "--slippage-bp"),
@@ -242,6 +245,16 @@ def report(
         built = build_report(
             series, trades=trade_list, title=title or f"trademl tearsheet: {source}", **kwargs
         )
+    if explain is not None:
+        from trademl.explain.report_page import load_page
+
+        built.explanation = load_page(explain)
+    elif run_id:
+        from trademl.explain.report_page import page_from_run
+
+        built.explanation = page_from_run(run_id)  # None when the run was never explained
+    if built.explanation is not None and chosen != "html":
+        console.print("[yellow]note:[/] the explanation page is drawn in HTML reports only")
     path = write_report(built, output, chosen)
     console.print(f"wrote {chosen} report to {path} ({path.stat().st_size / 1024:,.0f} KiB)")
 

@@ -386,6 +386,21 @@ def run_check(
                 )
             )  # fmt: skip
 
+    # feature impact over time, written by `trademl explain` (mean |SHAP| share per month)
+    from trademl.explain.impact import latest_impact_facts
+
+    impact = latest_impact_facts(store.feature_impact(model, version=version))
+    facts.update(impact)
+    if impact.get("impact.n_drifted", 0) > 0:
+        findings.append(
+            Finding(
+                "features", "drift", "warning",
+                f"{impact['impact.n_drifted']:.0f} feature(s) changed their share of the "
+                f"model's impact by up to {impact['impact.max_share_change']:.0%}",
+                impact["impact.n_drifted"],
+            )
+        )  # fmt: skip
+
     if spec.retention_days:
         store.apply_retention(timedelta(days=spec.retention_days), now=now)
     status, reasons = health_from_findings(findings)

@@ -14,6 +14,7 @@ __all__ = [
     "alert_events",
     "alerts",
     "drift_results",
+    "feature_impact",
     "health",
     "leases",
     "metadata",
@@ -164,6 +165,29 @@ reference_profiles = sa.Table(
     sa.Column("created_ns", sa.BigInteger, nullable=False),
     sa.Column("profile", sa.Text, nullable=False),
     sa.UniqueConstraint("model", "version", "kind", name="uq_reference_profiles_key"),
+)
+
+# mean |SHAP| per feature per period (month) of a model version, on its holdout or on
+# served predictions, written by ``trademl explain`` (revision 0005)
+feature_impact = sa.Table(
+    "feature_impact",
+    metadata,
+    sa.Column("id", _Id, primary_key=True, autoincrement=True),
+    sa.Column("model", sa.String(100), nullable=False),
+    sa.Column("version", sa.String(50), nullable=False),
+    sa.Column("source", sa.String(20), nullable=False),  # "holdout" or "served"
+    sa.Column("period", sa.BigInteger, nullable=False),  # start of the month, ns UTC
+    sa.Column("feature", sa.String(200), nullable=False),
+    sa.Column("n", sa.Integer, nullable=False),
+    sa.Column("mean_abs_shap", sa.Float, nullable=False),
+    sa.Column("share", sa.Float, nullable=False),
+    sa.Column("reference_share", sa.Float, nullable=False),
+    sa.Column("drifted", sa.Boolean, nullable=False),
+    sa.Column("created_ns", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint(
+        "model", "version", "source", "period", "feature", name="uq_feature_impact_key"
+    ),
+    sa.Index("ix_feature_impact_model", "model", "created_ns"),
 )
 
 # ---- the retraining lifecycle (revision 0006): every trigger decision, every job, and

@@ -908,6 +908,49 @@ class MonitorStore:
         frame["at"] = pd.to_datetime(frame["ts"].astype("int64"), unit="ns", utc=True)
         return frame
 
+    # ---------------------------------------------------------- feature impact
+    def save_feature_impact(self, frame: pd.DataFrame, *, model: str, version: str,
+                            source: str) -> int:  # fmt: skip
+        """Store ``trademl.explain.impact_over_time`` rows; a period written again replaces
+        the earlier rows of that (model, version, source, period), so re-running is safe."""
+        columns = ["period", "feature", "n", "mean_abs_shap", "share", "reference_share",
+                   "drifted"]  # fmt: skip
+        _require(frame, columns, "feature impact")
+        t = schema.feature_impact
+        periods = sorted({to_ns(p) for p in frame["period"]})
+        created = to_ns(utcnow())
+        rows = [
+            {
+                "model": model, "version": version, "source": source, "period": to_ns(r.period),
+                "feature": str(r.feature), "n": int(r.n), "mean_abs_shap": float(r.mean_abs_shap),
+                "share": float(r.share), "reference_share": float(r.reference_share),
+                "drifted": bool(r.drifted), "created_ns": created,
+            }
+            for r in frame.itertuples(index=False)
+        ]  # fmt: skip
+        key = (t.c.model == model) & (t.c.version == version) & (t.c.source == source)
+        with self.engine.begin() as connection:
+            connection.execute(t.delete().where(key & t.c.period.in_(periods)))
+            if rows:
+                connection.execute(t.insert(), rows)
+        return len(rows)
+
+    def feature_impact(self, model: str, *, version: str | None = None,
+                       source: str | None = None) -> pd.DataFrame:  # fmt: skip
+        """Stored feature impact rows of ``model`` (``period`` as UTC timestamps)."""
+        t = schema.feature_impact
+        query = sa.select(t).where(t.c.model == model).order_by(t.c.period, t.c.id)
+        if version is not None:
+            query = query.where(t.c.version == version)
+        if source is not None:
+            query = query.where(t.c.source == source)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).mappings().all()
+        frame = pd.DataFrame([dict(r) for r in rows], columns=[c.name for c in t.columns])
+        frame["period"] = pd.to_datetime(frame["period"].astype("int64"), unit="ns", utc=True)
+        frame["drifted"] = frame["drifted"].astype(bool)
+        return frame
+
     # --------------------------------------------------------------- retention
     def apply_retention(self, keep: str | timedelta, *, now: datetime | None = None) -> dict:
         """Delete rows recorded more than ``keep`` ago (e.g. ``"90d"``); open alerts stay.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -73,6 +74,8 @@ class Report:
     var_level: float = 0.95
     # what the reader must know before trusting a figure (e.g. a degenerate model)
     warnings: list[str] = field(default_factory=list)
+    # the model's explanation page (trademl.explain.report_page.ExplanationPage), if any
+    explanation: Any = None
 
 
 def build_report(

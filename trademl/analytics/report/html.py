@@ -73,6 +73,10 @@ def render_html(report: Report) -> str:
     trades = _tables.trades_display(report, limit=200)
     if trades is not None:
         parts += ["<h2>Trades (last 200)</h2>", _table(trades, index=False)]
+    if report.explanation is not None:
+        from trademl.explain.report_page import render_section
+
+        parts.append(render_section(report.explanation))
     parts.append("</body></html>")
     return "\n".join(parts)
 
