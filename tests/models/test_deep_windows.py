@@ -14,7 +14,7 @@ def _panel(n: int = 30, drop: tuple[int, ...] = ()) -> pd.DataFrame:
     """Two symbols interleaved by timestamp (as the pipeline stacks them), symbol one-hots."""
     stamps = pd.date_range("2024-01-01", periods=n, freq="h", tz="UTC")
     parts = []
-    for k, name in enumerate(("AAA", "BBB")):
+    for k in range(2):
         frame = pd.DataFrame(
             {"value": np.arange(n) + 1000 * k, "symbol=AAA": float(k == 0), "symbol=BBB": float(k)},
             index=stamps,
