@@ -134,3 +134,29 @@ def test_spec_rejects_a_parameter_the_kind_does_not_have():
         build_model({"kind": "lstm", "params": {"heads": 4}})
     with pytest.raises(ValueError, match="unknown model kind .*lstm"):
         build_model({"kind": "lstmm"})
+
+
+# ---- hybrid ------------------------------------------------------------------------------
+def test_hybrid_boosters_read_representations_of_networks_that_never_saw_their_rows(small):
+    X, y = small
+    params = {**TINY, "hidden_size": 8, "filters": 8, "inner_folds": 3, "xgb_n_estimators": 20,
+              "onnx": False}  # fmt: skip
+    model = build_model({"kind": "hybrid", "params": params}, purge=4).fit(X.iloc[:600], y[:600])
+    assert len(model.pairs_) == 3
+    for fold, (network, booster) in enumerate(model.pairs_):
+        start, end = 200 * fold, 200 * (fold + 1)
+        seen = set(network.feature_names_in_)  # same columns; rows are what must differ
+        assert seen == set(X.columns)
+        # the network was fitted on the rows outside the block and its purge margin
+        n_outside = 600 - (min(600, end + 4) - max(0, start - 4))
+        assert network.early_stopping_slice_[1] == n_outside
+        assert booster.n_features_in_ == 8 + X.shape[1]
+    proba = model.predict_proba(X.iloc[600:700])
+    assert proba.shape == (100, 2) and np.allclose(proba.sum(axis=1), 1.0)
+
+
+def test_hybrid_refuses_blocks_shorter_than_three_windows(small):
+    X, y = small
+    model = build_model({"kind": "hybrid", "params": {**TINY, "window": 40, "inner_folds": 3}})
+    with pytest.raises(DataError, match="fewer than 3 windows .window=40"):
+        model.fit(X.iloc[:300], y[:300])

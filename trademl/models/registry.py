@@ -31,6 +31,7 @@ REGISTRY: dict[str, str] = {
     "tcn": "trademl.models.deep.tcn:TCNModel",
     "transformer": "trademl.models.deep.transformer:TransformerModel",
     "cnn_lstm_attention": "trademl.models.deep.cnn_lstm_attention:CNNLSTMAttentionModel",
+    "hybrid": "trademl.models.deep.hybrid:HybridModel",
 }
 
 

@@ -8,6 +8,7 @@ each model imports it when it is fitted.
 from trademl.models.deep._base import SequenceModel
 from trademl.models.deep.cnn_lstm_attention import CNNLSTMAttentionModel
 from trademl.models.deep.gru import GRUModel
+from trademl.models.deep.hybrid import HybridModel
 from trademl.models.deep.lstm import LSTMModel
 from trademl.models.deep.tcn import TCNModel
 from trademl.models.deep.transformer import TransformerModel
@@ -15,6 +16,7 @@ from trademl.models.deep.transformer import TransformerModel
 __all__ = [
     "CNNLSTMAttentionModel",
     "GRUModel",
+    "HybridModel",
     "LSTMModel",
     "SequenceModel",
     "TCNModel",
