@@ -16,13 +16,11 @@ gradient up to the order of floating-point sums.
 
 from __future__ import annotations
 
-import contextvars
 import copy
 import logging
 import math
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,17 +30,12 @@ import torch
 from torch import nn
 
 from trademl.models.deep._checkpoint import load_checkpoint, save_checkpoint
+from trademl.models.deep._reporting import EPOCH_REPORTER
 from trademl.models.deep._windows import SlidingWindows
 
-__all__ = ["EPOCH_REPORTER", "TrainResult", "TrainSettings", "fit_network", "predict_network"]
+__all__ = ["TrainResult", "TrainSettings", "fit_network", "predict_network"]
 
 logger = logging.getLogger(__name__)
-
-# set by the tuner: called as reporter(epoch, validation_loss) after each epoch; it may
-# raise (optuna.TrialPruned) to stop a hopeless trial early
-EPOCH_REPORTER: contextvars.ContextVar[Callable[[int, float], None] | None] = (
-    contextvars.ContextVar("trademl_epoch_reporter", default=None)
-)
 
 
 @dataclass
