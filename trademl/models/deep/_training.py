@@ -174,6 +174,8 @@ def fit_network(
         total, seen = 0.0, 0.0
         for start in range(0, len(order), settings.batch_size):
             batch = order[start : start + settings.batch_size]
+            if len(batch) < world:  # a process would get no row: the tail batch is dropped
+                break
             batch_weight = float(weights[batch].sum())
             share = batch[rank::world]
             x, t, w = _batch_tensors(windows, target, weights, share, device, settings.task)
@@ -191,6 +193,10 @@ def fit_network(
             schedule.step()
             total += float(loss.detach()) / world * batch_weight
             seen += batch_weight
+        if world > 1:  # each process summed its own share of the loss
+            shared = torch.tensor([total], dtype=torch.float64)
+            torch.distributed.all_reduce(shared)
+            total = float(shared[0])
         record = {"train_loss": total / max(seen, 1e-12), "lr": schedule.get_last_lr()[0]}
         if val_rows is not None and len(val_rows):
             record["val_loss"] = _validation_loss(
