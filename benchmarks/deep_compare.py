@@ -31,7 +31,7 @@ MODELS = {
                     "early_stopping_rounds": 2},
     "hybrid": None,  # the spec's own model section
 }  # fmt: skip
-FIGURES = ["oos_accuracy", "oos_auc", "oos_ic", "oos_sharpe", "deflated_sharpe", "cv_sharpe"]
+FIGURES = ["oos_accuracy", "oos_roc_auc", "oos_ic", "oos_sharpe", "deflated_sharpe", "cv_sharpe"]
 
 
 def main() -> None:
@@ -60,7 +60,10 @@ def main() -> None:
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             found = {k: v for k, v in result.metrics.items() if k in FIGURES}
             rows.append((kind, found, wall, cpu))
-            print(f"{kind}: {found}  wall {wall:.0f}s cpu {cpu:.0f}s", flush=True)
+            print(
+                f"{kind}: {found} (all: {sorted(result.metrics)[:40]})  wall {wall:.0f}s cpu {cpu:.0f}s",
+                flush=True,
+            )
     print(f"\nBTC/USDT 1h, {SPEC.name} folds and holdout, torch threads={args.threads}")
     print(f"{'model':<12}" + "".join(f"{f:>17}" for f in FIGURES) + f"{'wall s':>9}{'cpu s':>9}")
     for kind, found, wall, cpu in rows:

@@ -137,12 +137,17 @@ def fit_network(
     optimizer = torch.optim.AdamW(
         network.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
     )
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer,
-        max_lr=settings.learning_rate,
-        total_steps=settings.epochs * steps_per_epoch,
-        pct_start=0.1 if settings.epochs > 1 else 0.5,
-    )
+    total_steps = settings.epochs * steps_per_epoch
+    if total_steps >= 4:
+        # the warm-up phase needs at least one whole step, or OneCycleLR divides by zero
+        schedule = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer,
+            max_lr=settings.learning_rate,
+            total_steps=total_steps,
+            pct_start=min(0.5, max(0.1, 2.0 / total_steps)),
+        )
+    else:  # too few steps for a schedule: the constant peak rate
+        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
     use_scaler = settings.mixed_precision and device.type == "cuda"
     scaler = torch.amp.GradScaler(device.type, enabled=use_scaler)
 
