@@ -11,7 +11,7 @@ import contextvars
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-__all__ = ["EPOCH_REPORTER", "EPOCH_STEP_BASE", "epoch_pruning"]
+__all__ = ["EPOCH_REPORTER", "EPOCH_STEP_BASE", "epoch_pruning", "no_epoch_reports"]
 
 EPOCH_REPORTER: contextvars.ContextVar[Callable[[int, float], None] | None] = (
     contextvars.ContextVar("trademl_epoch_reporter", default=None)
@@ -44,6 +44,16 @@ def epoch_pruning(trial, fold: int) -> Iterator[None]:
             )
 
     token = EPOCH_REPORTER.set(report)
+    try:
+        yield
+    finally:
+        EPOCH_REPORTER.reset(token)
+
+
+@contextmanager
+def no_epoch_reports() -> Iterator[None]:
+    """Fit without reporting (a model that trains several networks reports one of them)."""
+    token = EPOCH_REPORTER.set(None)
     try:
         yield
     finally:

@@ -14,6 +14,7 @@ network's features at training time with another's at prediction time would be n
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ from sklearn.utils.metaestimators import available_if
 from trademl.errors import DataError
 from trademl.models.base import TabularModel, _is_classifier
 from trademl.models.cards import ModelCard, ParamInfo, output_schema
+from trademl.models.deep._reporting import no_epoch_reports
 from trademl.models.deep.cnn_lstm_attention import CARD as STAGE1_CARD
 
 __all__ = ["HybridModel"]
@@ -163,7 +165,11 @@ class HybridModel(TabularModel):
         for fold, (start, end) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
             # the network never sees the block's labels, nor the purge rows around it
             outside = np.r_[0 : max(0, start - purge), min(len(X), end + purge) : len(X)]
-            network = self._stage1(seed + fold).fit(X.iloc[outside], y[outside])
+            # the first network's epochs go to a tuner's pruner; the same steps again would
+            # only be ignored by Optuna
+            quiet = no_epoch_reports() if fold else contextlib.nullcontext()
+            with quiet:
+                network = self._stage1(seed + fold).fit(X.iloc[outside], y[outside])
             # windows of the block's rows look back into earlier FEATURE rows (never labels)
             representation = network.transform(X)[start:end]
             booster = self._stage2(seed + fold)
