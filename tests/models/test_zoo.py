@@ -50,7 +50,20 @@ def test_fit_predict_clone_save_load(kind, task, xy, tmp_path):
     np.testing.assert_array_equal(again.predict(X.iloc[test]), pred)
 
 
+_TINY_NETWORKS = {
+    "lstm": {"hidden_size": 8},
+    "gru": {"hidden_size": 8},
+    "tcn": {"filters": 8},
+    "transformer": {"hidden_size": 8, "heads": 2},
+    "cnn_lstm_attention": {"hidden_size": 8, "filters": 8},
+    "hybrid": {"hidden_size": 8, "filters": 8, "inner_folds": 2, "xgb_n_estimators": 20},
+}
+
+
 def _small(kind: str) -> dict:
+    if kind in _TINY_NETWORKS:
+        return {"window": 8, "epochs": 2, "batch_size": 256, "onnx": False,
+                **_TINY_NETWORKS[kind]}  # fmt: skip
     return {"n_estimators": 60} if kind not in ("logistic", "ridge") else {}
 
 

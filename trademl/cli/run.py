@@ -19,6 +19,9 @@ def run_command(
     trials: int | None = typer.Option(None, "--trials", "-n", help="Override tuning.n_trials."),
     n_jobs: int | None = typer.Option(None, "--jobs", "-j", help="Override tuning.n_jobs."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No live progress display."),
+    nproc: int | None = typer.Option(
+        None, "--nproc", help="Data-parallel processes per network fit (deep models; torchrun)."
+    ),
 ) -> None:
     """Run an experiment: data → features → labels → tuning → holdout → MLflow → registry."""
     from trademl.cli._progress import RunDisplay
@@ -31,6 +34,12 @@ def run_command(
         raw = loaded.model_dump(mode="json", exclude_defaults=True)
         changes = {"n_trials": trials, "n_jobs": n_jobs}
         raw["tuning"] = raw.get("tuning", {}) | {k: v for k, v in changes.items() if v is not None}
+        loaded = load_spec(raw)
+    if nproc is not None:
+        # model.params.nproc, checked against the model's card like the file's own params
+        raw = loaded.model_dump(mode="json", exclude_defaults=True)
+        raw.setdefault("model", {"kind": loaded.model.kind})
+        raw["model"]["params"] = raw["model"].get("params", {}) | {"nproc": nproc}
         loaded = load_spec(raw)
     display = RunDisplay(console=console, live=not no_progress)
     with display.show():

@@ -26,6 +26,12 @@ REGISTRY: dict[str, str] = {
     "extra_trees": "trademl.models.extra_trees:ExtraTreesModel",
     "logistic": "trademl.models.logistic:LogisticModel",
     "ridge": "trademl.models.ridge:RidgeModel",
+    "lstm": "trademl.models.deep.lstm:LSTMModel",
+    "gru": "trademl.models.deep.gru:GRUModel",
+    "tcn": "trademl.models.deep.tcn:TCNModel",
+    "transformer": "trademl.models.deep.transformer:TransformerModel",
+    "cnn_lstm_attention": "trademl.models.deep.cnn_lstm_attention:CNNLSTMAttentionModel",
+    "hybrid": "trademl.models.deep.hybrid:HybridModel",
 }
 
 

@@ -36,7 +36,10 @@ def holdout_predictions(dataset: Dataset, package: ModelPackage) -> pd.DataFrame
     scored = pd.DataFrame(index=X.index, columns=["y_pred", "proba", "signal"], dtype=float)
     for name in np.unique(symbols):
         where = np.flatnonzero(symbols == name)
-        part = package.score_rows(X.iloc[where], str(name))
+        # the symbol's rows from its first bar, as `trademl predict` on its candles sees them:
+        # a sequence model reads the bars before each holdout row (features, never labels)
+        history = np.flatnonzero(dataset.symbol[: rows[where[-1]] + 1] == name)
+        part = package.score_rows(dataset.X.iloc[history], str(name)).iloc[-len(where) :]
         scored.iloc[where] = part.to_numpy(dtype=float)
     frame = pd.DataFrame(
         {

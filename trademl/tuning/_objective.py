@@ -17,6 +17,7 @@ inputs (no global state), so trials can run in other processes.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -296,6 +297,7 @@ class CrossValidatedObjective:
         import optuna
 
         from trademl.backtest._strategy import StrategyRun
+        from trademl.models.deep._reporting import epoch_pruning
         from trademl.tuning._space import suggest_params
         from trademl.validation.metrics import sharpe
 
@@ -305,17 +307,20 @@ class CrossValidatedObjective:
         fold_scores: dict[str, list[float]] = {}
         runs = []
         for step, (train, test) in enumerate(self.data.folds):
-            pred, _ = fit_predict(
-                self.model_spec,
-                self.task,
-                params,
-                self.data,
-                train,
-                test,
-                purge=self.purge,
-                seed=self.seed,
-                per_symbol=self.per_symbol,
-            )
+            # networks report each epoch's validation loss, so a pruner can stop mid-fold
+            watch = epoch_pruning(trial, step) if len(names) == 1 else contextlib.nullcontext()
+            with watch:
+                pred, _ = fit_predict(
+                    self.model_spec,
+                    self.task,
+                    params,
+                    self.data,
+                    train,
+                    test,
+                    purge=self.purge,
+                    seed=self.seed,
+                    per_symbol=self.per_symbol,
+                )
             scores, run = evaluate_predictions(pred, self.data, test, self.timestamps)
             runs.append(run)
             if self.on_fold is not None:
