@@ -19,6 +19,8 @@ __all__ = [
     "rolling_std",
     "rolling_sum",
     "shift",
+    "TailLogs",
+    "log_tail",
     "tail_returns",
     "window_mean",
     "window_std",
@@ -91,10 +93,34 @@ def windows(values: np.ndarray, window: int) -> np.ndarray:
     return sliding_window_view(values, window)
 
 
+class TailLogs:
+    """Logs of one bar's longest online window, taken once per column and shared by the
+    shorter windows (views of its end) that serving hands to the last-value formulas."""
+
+    def __init__(self, columns: dict[str, np.ndarray]):
+        self.columns = columns
+        self.logs: dict[str, np.ndarray] = {}
+
+    def get(self, column: str) -> np.ndarray:
+        logs = self.logs.get(column)
+        if logs is None:
+            logs = self.logs[column] = np.log(self.columns[column])
+        return logs
+
+
+def log_tail(bars, column: str, n: int) -> np.ndarray:
+    """``np.log`` of the last ``n`` values of ``column`` (serving's last-value formulas):
+    elementwise, so a slice of the shared window's logs is the same numbers."""
+    shared = bars.__dict__.get("tail_logs")
+    if shared is None:
+        return np.log(bars.columns[column][-n:])
+    return shared.get(column)[-n:]
+
+
 def tail_returns(bars, n: int) -> np.ndarray:
     """The last ``n`` 1-bar log returns of ``bars`` (serving's last-value formulas)."""
-    close = bars.close[-(n + 1) :]
-    return np.log(close[1:]) - np.log(close[:-1])
+    log_close = log_tail(bars, "close", n + 1)
+    return log_close[1:] - log_close[:-1]
 
 
 def window_mean(values: np.ndarray) -> float:

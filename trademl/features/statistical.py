@@ -11,6 +11,7 @@ import pandas as pd
 
 from trademl.features._registry import Online, feature, rolling_tail, tail_within
 from trademl.features._rolling import (
+    log_tail,
     rolling_cov,
     rolling_std,
     rolling_sum,
@@ -36,8 +37,8 @@ def _moments(r: np.ndarray) -> tuple[float, float, float, float]:
 
 def _logret_last(bars: Any, lag: int) -> tuple[float]:
     # elementwise log of the two closes: the same values as the batch's log of the series
-    log_close = np.log(bars.close[[-1 - lag, -1]])
-    return (float(log_close[1] - log_close[0]),)
+    log_close = log_tail(bars, "close", lag + 1)
+    return (float(log_close[-1] - log_close[0]),)
 
 
 def _retmean_last(bars: Any, window: int) -> tuple[float]:
@@ -81,7 +82,7 @@ def _autocorr_last(bars: Any, window: int, lag: int) -> tuple[float]:
 
 
 def _hurst_last(bars: Any, window: int) -> tuple[float]:
-    log_close = np.log(bars.close[-(window + max(HURST_LAGS)) :])
+    log_close = log_tail(bars, "close", window + max(HURST_LAGS))
     x = np.log(np.array(HURST_LAGS, dtype=float))
     x_centred = x - x.mean()
     slope = 0.0

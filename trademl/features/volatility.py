@@ -16,6 +16,7 @@ import talib
 from trademl.features._online_state import KeltnerState
 from trademl.features._registry import Online, feature, rolling_tail
 from trademl.features._rolling import (
+    log_tail,
     rolling_mean,
     rolling_rank_pct,
     rolling_std,
@@ -126,14 +127,14 @@ def _retstd_last(bars: Any, window: int) -> tuple[float]:
 
 
 def _last_log_ranges(bars: Any, n: int) -> dict[str, np.ndarray]:
-    log_o, log_h = np.log(bars.open[-n:]), np.log(bars.high[-n:])
-    log_l, log_c = np.log(bars.low[-n:]), np.log(bars.close[-n:])
+    log_o, log_h = log_tail(bars, "open", n), log_tail(bars, "high", n)
+    log_l, log_c = log_tail(bars, "low", n), log_tail(bars, "close", n)
     return {"hl": log_h - log_l, "co": log_c - log_o, "ho": log_h - log_o, "lo": log_l - log_o,
             "hc": log_h - log_c, "lc": log_l - log_c, "o": log_o, "c": log_c}  # fmt: skip
 
 
 def _parkinson_last(bars: Any, window: int) -> tuple[float]:
-    hl = np.log(bars.high[-window:]) - np.log(bars.low[-window:])
+    hl = log_tail(bars, "high", window) - log_tail(bars, "low", window)
     return (float(np.sqrt(window_mean(hl * hl) / (4.0 * math.log(2.0)))),)
 
 

@@ -33,7 +33,9 @@ import pandas as pd
 from trademl.errors import DataError, TradeMLError
 from trademl.features._bars import Bars, bars_from_frame, infer_bar_delta
 from trademl.features._generate import FeaturePlan, Planned, compute_plan, load_feature_spec
+from trademl.features._online_state import TalibStream
 from trademl.features._registry import INPUTS
+from trademl.features._rolling import TailLogs
 from trademl.package.recipe import FeatureRecipe
 
 __all__ = [
@@ -229,6 +231,46 @@ class _TailServer:
         return tuple(float(a[-1]) for a in arrays)
 
 
+def _tail_last(server: _TailServer):
+    """A tail server's ``last`` formula bound to its parameters, NaN while warming."""
+    last, params, warm = server.last, server.item.params, server.warm
+    nans = (NAN,) * server.n_out
+
+    def update(window: Bars, bar: Any = None) -> tuple[float, ...]:
+        return nans if len(window) < warm else last(window, **params)
+
+    return update
+
+
+@dataclass
+class _Steady:
+    combos: tuple[tuple[str, ...], ...]  # the input tuples the direct handles read
+    single: list  # (handle.update, inputs, position): one output
+    multi: list  # (handle.update, inputs, positions): several outputs
+    other: list  # (update(window, bar), bars it reads, positions)
+
+
+def _shared_windows(history: _History, needs: list[int]) -> dict[int, Bars]:
+    """The trailing windows the servers read this bar, as views of one longest window
+    sharing its logs: ``log_tail`` takes the log of a column once per bar, not once per
+    feature (the same elementwise values)."""
+    size = history.size
+    longest = max(needs)
+    start = max(size - longest, 0)
+    stamps = history.stamps[start:size]
+    columns = {k: v[start:size] for k, v in history.values.items()}
+    shared = TailLogs(columns)
+    out = {}
+    for n in needs:
+        if n >= longest or n >= len(stamps):
+            window = Bars(stamps, columns)
+        else:
+            window = Bars(stamps[-n:], {k: v[-n:] for k, v in columns.items()})
+        window.tail_logs = shared
+        out[n] = window
+    return out
+
+
 def _server(item: Planned) -> Any:
     online = item.feature.online
     if online.state is not None:
@@ -392,14 +434,9 @@ class OnlineFeatures:
             base = np.empty(len(self._plan.base_names) + 1)
             bar_values = {k: np.float64(v) for k, v in row.items()}
             if self._steady is None and all(s.opened for s, _ in self._servers):
-                self._steady = [(s.update, s.need, p) for s, p in self._servers]
+                self._steady = self._compile_steady()
             if self._steady is not None:
-                windows = {n: self._history.window(n) for n in self._needs}
-                for update, need, positions in self._steady:
-                    for position, value in zip(
-                        positions, update(windows[need], bar_values), strict=True
-                    ):
-                        base[position] = value
+                self._steady_update(base, bar_values)
             else:
                 windows: dict[int | None, Bars] = {}
                 for server, positions in self._servers:
@@ -419,6 +456,44 @@ class OnlineFeatures:
             self._broken = exc
             raise
         return self._row.copy()
+
+    def _compile_steady(self) -> _Steady:
+        """Once every TA-Lib handle is open, the per-bar work as flat lists: the handles
+        that answer their outputs as they are are called directly with the bar's floats
+        (no wrapper per handle), every other server through its ``update``."""
+        single, multi, other = [], [], []
+        combos: set[tuple[str, ...]] = set()
+        for server, positions in self._servers:
+            if isinstance(server, TalibStream) and server.derived is None and server.direct:
+                handle = server.handle
+                combos.add(handle.inputs)
+                call = handle.handle.update
+                if len(positions) == 1:
+                    single.append((call, handle.inputs, positions[0]))
+                else:
+                    multi.append((call, handle.inputs, positions))
+            elif isinstance(server, _TailServer) and server.last is not None:
+                other.append((_tail_last(server), server.need, positions))
+            else:
+                other.append((server.update, server.need, positions))
+        return _Steady(tuple(combos), single, multi, other)
+
+    def _steady_update(self, base: np.ndarray, bar: dict[str, np.float64]) -> None:
+        steady = self._steady
+        args = {combo: tuple([bar[f] for f in combo]) for combo in steady.combos}
+        for call, combo, position in steady.single:
+            base[position] = call(*args[combo])
+        for call, combo, positions in steady.multi:
+            for position, value in zip(positions, call(*args[combo]), strict=True):
+                base[position] = value
+        windows = _shared_windows(self._history, self._needs)
+        for update, need, positions in steady.other:
+            values = update(windows[need], bar)
+            if len(positions) == 1:
+                base[positions[0]] = values[0]
+            else:
+                for position, value in zip(positions, values, strict=True):
+                    base[position] = value
 
     def _finish(self, base: np.ndarray, stamp: pd.Timestamp) -> None:
         if self._full is not None:
