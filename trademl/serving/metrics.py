@@ -74,9 +74,7 @@ class ServingMetrics:
     def predictions(self, model: str, version: str, role: str, proba, signal) -> None:
         proba = np.asarray(proba, dtype=float)
         signal = np.asarray(signal, dtype=int)
-        histogram = self.proba.labels(model, version, role)
-        for p in proba[np.isfinite(proba)]:
-            histogram.observe(float(p))
+        _observe_many(self.proba.labels(model, version, role), proba[np.isfinite(proba)])
         values, counts = np.unique(signal, return_counts=True)
         for value, count in zip(values.tolist(), counts.tolist(), strict=True):
             self.signals.labels(model, version, role, str(value)).inc(count)
@@ -112,3 +110,22 @@ class ServingMetrics:
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
+
+
+def _observe_many(histogram, values: np.ndarray) -> None:
+    """``histogram.observe`` of every value, bucketed by numpy in one pass for a batch (a
+    5,000-row /v1/predict spent ~10 ms in a Python loop of observe calls). It adds to
+    the same bucket counters ``observe`` does (value <= bound: the first bucket); a
+    prometheus-client without those attributes gets the loop."""
+    bounds = getattr(histogram, "_upper_bounds", None)
+    buckets = getattr(histogram, "_buckets", None)
+    total = getattr(histogram, "_sum", None)
+    if len(values) < 8 or bounds is None or buckets is None or total is None:
+        for value in values.tolist():
+            histogram.observe(value)
+        return
+    counts = np.bincount(np.searchsorted(bounds, values, side="left"), minlength=len(bounds))
+    for bucket, count in zip(buckets, counts.tolist(), strict=True):
+        if count:
+            bucket.inc(count)
+    total.inc(float(values.sum()))

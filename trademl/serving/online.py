@@ -33,7 +33,7 @@ import pandas as pd
 from trademl.errors import DataError, TradeMLError
 from trademl.features._bars import Bars, bars_from_frame, infer_bar_delta
 from trademl.features._generate import FeaturePlan, Planned, compute_plan, load_feature_spec
-from trademl.features._online_state import TalibStream
+from trademl.features._online_state import TalibStream, _LastBar
 from trademl.features._registry import INPUTS
 from trademl.features._rolling import TailLogs
 from trademl.package.recipe import FeatureRecipe
@@ -242,6 +242,25 @@ def _tail_last(server: _TailServer):
     return update
 
 
+def _talib_derived(server: TalibStream):
+    """An open TA-Lib stream with derived outputs, as ``TalibStream.update`` computes
+    them (the batch formula on numpy scalars) without its per-call dispatch."""
+    call, inputs = server.handle.handle.update, server.handle.inputs
+    picks = [i for i in server.picks if i is not None]
+    derived, params = server.derived, server.params
+
+    def update(window: Bars, bar: Mapping[str, float]) -> tuple[float, ...]:
+        value = call(*[bar[i] for i in inputs])
+        raw = value if isinstance(value, tuple) else (value,)
+        values = [raw[i] for i in picks]
+        if derived is not None:
+            scalars = tuple([np.float64(v) for v in raw])
+            values += [float(v) for v in derived(_LastBar(window), params, scalars)]
+        return values
+
+    return update
+
+
 @dataclass
 class _Steady:
     combos: tuple[tuple[str, ...], ...]  # the input tuples the direct handles read
@@ -333,7 +352,7 @@ class OnlineFeatures:
             positions = tuple(base_index.get(c, spare) for c in item.columns)
             self._servers.append((_server(item), positions))
         # once every handle is open: (update, bars it reads, positions), no checks per bar
-        self._steady: list[tuple[Any, int, tuple[int, ...]]] | None = None
+        self._steady: _Steady | None = None
         self._full = None
         if recomputed:
             sub = plan.restrict(lambda p: p in recomputed, self._spec)
@@ -365,7 +384,10 @@ class OnlineFeatures:
     @property
     def ready(self) -> bool:
         """Every feature is past its warm-up (and every TA-Lib handle is open)."""
-        return self._history.seen >= self._warm and all(s.opened for s, _ in self._servers)
+        if self._history.seen < self._warm:
+            return False
+        # once the steady loop is compiled every handle is open (no scan of 180 servers)
+        return self._steady is not None or all(s.opened for s, _ in self._servers)
 
     @property
     def bars_seen(self) -> int:
@@ -472,6 +494,8 @@ class OnlineFeatures:
                     single.append((call, handle.inputs, positions[0]))
                 else:
                     multi.append((call, handle.inputs, positions))
+            elif isinstance(server, TalibStream):
+                other.append((_talib_derived(server), 1, positions))
             elif isinstance(server, _TailServer) and server.last is not None:
                 other.append((_tail_last(server), server.need, positions))
             else:
@@ -528,7 +552,10 @@ class OnlineFeatures:
             timestamp = bar.get("timestamp")
         stamp = _as_timestamp(timestamp)
         last = self.last_timestamp
-        if last is not None:
+        # nanosecond integers: a Timestamp/Timedelta comparison costs microseconds per bar
+        if last is not None and (
+            self._bar_delta is None or stamp.value - last.value != self._bar_delta.value
+        ):
             if stamp == last:
                 raise BarRejected(
                     f"timestamp {stamp}: duplicate of the last bar taken", field="timestamp",
