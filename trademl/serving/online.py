@@ -245,18 +245,35 @@ def _tail_last(server: _TailServer):
 def _talib_derived(server: TalibStream):
     """An open TA-Lib stream with derived outputs, as ``TalibStream.update`` computes
     them (the batch formula on numpy scalars) without its per-call dispatch."""
+    from trademl.features.trend import _distance
+
     call, inputs = server.handle.handle.update, server.handle.inputs
     picks = [i for i in server.picks if i is not None]
     derived, params = server.derived, server.params
+    if derived is _distance:
+        # close / average - 1 in Python floats: the same IEEE-754 double operations as the
+        # batch formula on arrays, without building numpy scalars (38 of them per bar)
+        def distance(window: Bars, bar: Mapping[str, float]) -> list[float]:
+            value = call(*[bar[i] for i in inputs])
+            raw = value if isinstance(value, tuple) else (value,)
+            average = float(raw[0])
+            if average == 0.0:  # numpy's inf/NaN for a zero average, not ZeroDivisionError
+                return generic(window, bar, raw)
+            return [*(raw[i] for i in picks), float(bar["close"]) / average - 1.0]
 
-    def update(window: Bars, bar: Mapping[str, float]) -> tuple[float, ...]:
-        value = call(*[bar[i] for i in inputs])
-        raw = value if isinstance(value, tuple) else (value,)
+    def generic(window: Bars, bar: Mapping[str, float], raw: tuple) -> list[float]:
         values = [raw[i] for i in picks]
         if derived is not None:
             scalars = tuple([np.float64(v) for v in raw])
             values += [float(v) for v in derived(_LastBar(window), params, scalars)]
         return values
+
+    if derived is _distance:
+        return distance
+
+    def update(window: Bars, bar: Mapping[str, float]) -> list[float]:
+        value = call(*[bar[i] for i in inputs])
+        return generic(window, bar, value if isinstance(value, tuple) else (value,))
 
     return update
 
