@@ -455,7 +455,7 @@ def create_app(
         record_models()
         return _reload_response(changed, message)
 
-    _with_components(app, PredictRequest, BarsRequest)
+    _with_components(app, PredictRequest)
     return app
 
 
@@ -475,9 +475,15 @@ def _validated(model: type, raw: bytes) -> Any:
         raise RequestValidationError(exc.errors(include_url=False)) from None
 
 
+# request models of the endpoints that validate their bytes themselves: FastAPI does not
+# see them, ``_with_components`` adds them to the OpenAPI components
+_SELF_VALIDATED: dict[str, type] = {}
+
+
 def _json_body(model: type, *, arrow: bool = True) -> dict:
     """The OpenAPI request body of an endpoint that validates its bytes itself (the model
     is added to the components by ``_with_components``)."""
+    _SELF_VALIDATED[model.__name__] = model
     schema = {"$ref": f"#/components/schemas/{model.__name__}"}
     content: dict[str, Any] = {"application/json": {"schema": schema}}
     if arrow:  # float columns, see docs
@@ -495,7 +501,7 @@ def _with_components(app: FastAPI, *models: type) -> None:
                 title=app.title, version=app.version, summary=app.summary, routes=app.routes
             )
             components = schema.setdefault("components", {}).setdefault("schemas", {})
-            for model in models:
+            for model in {**{m.__name__: m for m in models}, **_SELF_VALIDATED}.values():
                 found = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 components.update(found.pop("$defs", {}))
                 components[model.__name__] = found
