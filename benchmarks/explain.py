@@ -187,7 +187,8 @@ def latency_part(X, model, calls: int) -> None:
             call(i)
             walls[name].append((time.perf_counter() - wall) * 1000)
             cpus[name] += time.process_time() - cpu
-    print(f"\n4. One prediction in process, {calls:,} alternated calls each (target p99 <= 10 ms)")
+    print(f"\n4. One prediction in process, {calls:,} alternated calls each (target p99 <= 10 ms); "
+          f"load {os.getloadavg()[0]:.1f} after")  # fmt: skip
     for name in sides:
         p50, p99 = np.percentile(walls[name], [50, 99])
         print(
@@ -288,7 +289,8 @@ def http_part(X, model, candles, calls: int, block: int = 20) -> None:
         process.terminate()
         process.join(30)
     print(f"\n5. One prediction over HTTP (uvicorn in its own process, one keep-alive client), "
-          f"{calls:,} requests each in alternated blocks of {block} (target p99 <= 10 ms)")  # fmt: skip
+          f"{calls:,} requests each in alternated blocks of {block} (target p99 <= 10 ms); "
+          f"load {os.getloadavg()[0]:.1f} after")  # fmt: skip
     for name in routes:
         p50, p99 = np.percentile(walls[name], [50, 99])
         print(f"   {name:42s} p50 {p50:6.3f} ms  p99 {p99:6.3f} ms  server CPU "
