@@ -1,8 +1,9 @@
 """Explanation costs on the demo LightGBM: TreeSHAP native vs shap, LIME, the surrogate tree,
-and the in-process latency of explaining one prediction.
+and the latency of explaining one prediction, in process and over HTTP.
 
-    .venv/bin/python benchmarks/explain.py            # 100K rows x 50 features
-    .venv/bin/python benchmarks/explain.py --quick    # 20K rows, fewer repeats
+    .venv/bin/python benchmarks/explain.py                       # 100K rows x 50 features
+    .venv/bin/python benchmarks/explain.py --quick               # 20K rows, fewer repeats
+    .venv/bin/python benchmarks/explain.py --parts latency,http  # one prediction only
 
 Data: real BTC/USDT 5m bars (../shared/data/binance_intraday), the demo's feature
 categories (trend, momentum, volatility, volume; float32), the first 50 columns, the
