@@ -172,9 +172,9 @@ def test_explain_is_guarded_like_the_predictions(serve_in_thread, features):
     )
 
 
-def test_a_model_kind_without_tree_shap_is_refused_by_name(registry, features):
-    """A logistic model served like any other: /v1/predict answers, /v1/explain says why not."""
-    from trademl.models.logistic import LogisticModel
+def _served_with(registry, features, estimator, name: str):
+    """The v1 package with another estimator fitted on its features, served by a real
+    uvicorn server (create_app around a Deployment, as ``trademl serve`` builds it)."""
     from trademl.package import load_model
     from trademl.serving.app import create_app
     from trademl.serving.deployment import Deployment, ModelSlot
@@ -184,14 +184,42 @@ def test_a_model_kind_without_tree_shap_is_refused_by_name(registry, features):
     package = load_model(f"{MODEL}/1", tracking_uri=registry.uri)
     close = registry.candles["close"]
     up = np.where(close.shift(-4).loc[features.index] > close.loc[features.index], 1, -1)
-    package.estimators = {"pooled": LogisticModel().fit(features, up)}
-    slot = ModelSlot("linear/1", "linear", "1", package, Predictor(package))
+    package.estimators = {"pooled": estimator.fit(features, up)}
+    slot = ModelSlot(f"{name}/1", name, "1", package, Predictor(package))
     history = SymbolHistory("BTCUSDT", registry.candles, max_bars=20_000)
     deployment = Deployment(
         histories={"BTCUSDT": history}, step_ns=3_600 * 10**9, loader=lambda ref: slot
     )
     deployment.start(slot)
-    with ThreadServer(create_app(deployment)) as server, httpx.Client(base_url=server.url) as c:
+    return package, ThreadServer(create_app(deployment))
+
+
+def test_a_random_forest_is_explained_through_shap(registry, features):
+    from trademl.models.random_forest import RandomForestModel
+
+    forest = RandomForestModel(n_estimators=20, max_depth=4, random_state=0)
+    package, server = _served_with(registry, features, forest, "forest")
+    with server, httpx.Client(base_url=server.url) as client:
+        answer = client.post("/v1/explain", json=_row_body(features, -1))
+        assert answer.status_code == 200, answer.text
+        answer = answer.json()
+    assert answer["explainer"] == "shap.TreeExplainer" and answer["output"] == "probability"
+    _adds_up(answer)
+    assert answer["output_value"] == pytest.approx(answer["proba"], abs=1e-6)
+    expected = explain_one(package, features.iloc[-1])
+    got = {c["feature"]: c["contribution"] for c in answer["contributions"]}
+    np.testing.assert_allclose(
+        [got[k] for k in expected["contributions"]],
+        list(expected["contributions"].values()), rtol=0, atol=1e-12,
+    )  # fmt: skip
+
+
+def test_a_model_kind_without_tree_shap_is_refused_by_name(registry, features):
+    """A logistic model served like any other: /v1/predict answers, /v1/explain says why not."""
+    from trademl.models.logistic import LogisticModel
+
+    _, server = _served_with(registry, features, LogisticModel(), "linear")
+    with server, httpx.Client(base_url=server.url) as c:
         assert c.post("/v1/predict", json=_row_body(features, -1)).status_code == 200
         for body in (_row_body(features, -1), {"symbol": "BTCUSDT"}):
             refused = c.post("/v1/explain", json=body)
