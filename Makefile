@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format bench bench-envs clean
+.PHONY: install demo test lint format bench bench-envs bench-run clean
 
 install: $(STAMP)
 
@@ -63,12 +63,32 @@ benchmarks/.venv-skfolio/.installed:
 	benchmarks/.venv-skfolio/bin/pip install --quiet $(BENCH_SKFOLIO)
 	touch $@
 
+# Flags for a script whose full size is far too long for one `make bench`: deep.py's full
+# size (100K windows, 5 models, 1 vs 2 threads, DDP, 2 repeats) takes over an hour on 2
+# cores; here it runs 20K windows once each (the size its README figures are for).
+BENCH_FLAGS_deep := --windows 20000 --repeats 1
+# a subset: `make bench-run BENCH_SCRIPTS="benchmarks/features.py benchmarks/data_io.py"`
+BENCH_SCRIPTS ?= $(wildcard benchmarks/[a-z]*.py)
+
 # one after the other (two cores: parallel runs would measure each other); all of them run
 # even when one misses its target, and the target fails at the end if any did
 bench: install bench-envs
-	@failed=""; for script in benchmarks/[a-z]*.py; do \
-	  echo "\n######## $$script"; $(BIN)/python $$script || failed="$$failed $$script"; \
-	done; test -z "$$failed" || { echo "benchmarks that missed a target or failed:$$failed"; exit 1; }
+	@$(MAKE) --no-print-directory bench-run
+
+# the benchmarks alone, with no set-up: `make bench-run BIN=/path/to/venv/bin` runs them
+# with another venv's interpreter (the side venvs must exist: `make bench-envs`)
+bench-run:
+	@summary=""; failed=""; for script in $(BENCH_SCRIPTS); do \
+	  name=$$(basename $$script .py); \
+	  case $$name in deep) flags="$(BENCH_FLAGS_deep)";; *) flags="";; esac; \
+	  printf '\n######## %s %s (load average %s)\n' "$$script" "$$flags" "$$(cut -d' ' -f1 /proc/loadavg)"; \
+	  start=$$(date +%s); $(BIN)/python $$script $$flags; code=$$?; \
+	  took=$$(( $$(date +%s) - start )); \
+	  if [ $$code -eq 0 ]; then verdict="ok"; else verdict="exit $$code"; failed="$$failed $$name"; fi; \
+	  summary="$$summary$$(printf '%-16s %6ss  %s' "$$name" "$$took" "$$verdict")\n"; \
+	done; \
+	printf '\n######## summary (exit 1: a target missed, or the script failed)\n%b' "$$summary"; \
+	test -z "$$failed" || { echo "benchmarks that missed a target or failed:$$failed"; exit 1; }
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache mlruns mlruns.db

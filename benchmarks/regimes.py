@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 import time
 from pathlib import Path
 
@@ -56,7 +57,7 @@ def _hmmlearn_from(params, *, n_iter: int, tol: float):
     return model
 
 
-def bench_fit(n_bars: int, rounds: int) -> None:
+def bench_fit(n_bars: int, rounds: int) -> bool:
     from hmmlearn.hmm import GaussianHMM
 
     frame = default_process(3).sample(n_bars, seed=1)
@@ -130,6 +131,7 @@ def bench_fit(n_bars: int, rounds: int) -> None:
     ours_s = runs["trademl"].best_wall
     print(f"  target: 5 restarts under 10 s -> {'MET' if ours_s < 10 else 'NOT MET'} "
           f"({ours_s:.2f} s wall)")  # fmt: skip
+    return ours_s < 10
 
 
 def bench_filter(n_bars: int) -> None:
@@ -192,7 +194,7 @@ def bench_lstm(n_windows: int) -> None:
         )
 
 
-def bench_ground_truth(n_bars: int, lstm_epochs: int) -> None:
+def bench_ground_truth(n_bars: int, lstm_epochs: int) -> bool:
     from trademl.regimes.evaluation import ground_truth_accuracy
 
     print(f"\n== 4. Ground truth: synthetic 3 regimes, {n_bars:,} bars, seed 7")
@@ -229,6 +231,7 @@ def bench_ground_truth(n_bars: int, lstm_epochs: int) -> None:
         f"fit times: trademl {scores['hmm_fit_seconds']:.2f} s, "
         f"hmmlearn {scores['hmmlearn_fit_seconds']:.2f} s (5 restarts each)"
     )
+    return gap <= 0.02
 
 
 def bench_btc(plot: Path) -> None:
@@ -254,18 +257,22 @@ def bench_btc(plot: Path) -> None:
     print(f"plot: {plot}")
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--plot", type=Path, default=Path("/tmp/trademl_regimes_btc.png"))
     args = parser.parse_args()
     logging.getLogger("hmmlearn").setLevel(logging.ERROR)  # its "not converging" chatter
-    bench_fit(20_000 if args.quick else 100_000, rounds=2 if args.quick else 3)
+    fit_ok = bench_fit(20_000 if args.quick else 100_000, rounds=2 if args.quick else 3)
     bench_filter(1_000_000)
     bench_lstm(100_000)
-    bench_ground_truth(10_000 if args.quick else 20_000, lstm_epochs=5)
+    accuracy_ok = bench_ground_truth(10_000 if args.quick else 20_000, lstm_epochs=5)
     bench_btc(args.plot)
+    # make bench reads the exit code: a missed target fails it, as in the other scripts
+    print(f"\ntargets (fit under 10 s, causal HMM within 2 points of the ceiling): "
+          f"{'met' if fit_ok and accuracy_ok else 'NOT met'}")  # fmt: skip
+    return 0 if fit_ok and accuracy_ok else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

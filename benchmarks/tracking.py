@@ -28,6 +28,7 @@ import argparse
 import os
 import shutil
 import sqlite3
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -161,7 +162,7 @@ def run_mlflow_per_value(data, alphas, uri: str, artifacts: str) -> float:
     return time.perf_counter() - start
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=50)
     parser.add_argument("--trials", type=int, default=20)
@@ -261,9 +262,12 @@ def main() -> None:
           f"{wall_ms['per_value'] / wall_ms['trademl']:.2f}x")  # fmt: skip
     trademl_ms = wall_ms["trademl"]
     verdict = "meets" if trademl_ms <= 35 else "misses"
-    print(f"trademl per-run overhead {trademl_ms:.1f} ms wall {verdict} the 35 ms target")
+    # judged on wall time: a store's cost is mostly its fsyncs, which CPU time does not see
+    print(f"trademl per-run overhead {trademl_ms:.1f} ms wall ({cpu_ms['trademl']:.1f} ms CPU) "
+          f"{verdict} the 35 ms wall target")  # fmt: skip
     print(f"load average at end: {os.getloadavg()[0]:.1f}")
+    return 0 if trademl_ms <= 35 else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -306,10 +306,11 @@ CASES: list[Case] = [
         "close is constant",
     ),  # fmt: skip
     Case(
-        "features-csv-name",
-        ("features", "generate", f"{IN}/good.csv", "-o", f"{OUT}/f.csv"),
+        # -o f.csv writes CSV now; a name that is no table format is refused
+        "features-json-name",
+        ("features", "generate", f"{IN}/good.csv", "-o", f"{OUT}/f.json"),
         2,
-        "f.csv",
+        "f.json",
     ),  # fmt: skip
     Case(
         "features-unknown",

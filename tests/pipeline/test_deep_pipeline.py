@@ -64,3 +64,29 @@ def test_deep_run_is_scored_and_predict_reproduces_its_holdout(
     )
     got = pd.read_parquet(out).loc[oos.index, COMPARED]
     pd.testing.assert_frame_equal(got, oos[COMPARED], check_dtype=False, check_exact=True)
+
+
+def test_served_bar_by_bar_a_sequence_model_equals_predict(deep_run):
+    """The service scores a bar on the window of rows ending at it, like the batch path."""
+    import numpy as np
+
+    from trademl.serving.predictor import Predictor
+
+    _, _, result, candles_path = deep_run
+    package = result.package
+    candles = pd.read_parquet(candles_path)
+    expected = package.predict_frame(candles)
+    predictor = Predictor(package)
+    assert predictor.window_ == 16
+    live = candles.iloc[-40:]
+    predictor.warm_up("BTCUSDT", candles.iloc[:-40])
+    served = [
+        predictor.on_bar("BTCUSDT", bar._asdict(), stamp)
+        for stamp, bar in zip(live.index, live[["open", "high", "low", "close", "volume"]]
+                              .itertuples(index=False), strict=True)
+    ]  # fmt: skip
+    got = pd.Series([s["proba"] for s in served], index=live.index)
+    np.testing.assert_allclose(got, expected.loc[live.index, "proba"], rtol=0, atol=1e-6)
+    # one row padded to a window would give other numbers: the window matters here
+    lone = package.score_rows(package.features_frame(candles, "BTCUSDT").loc[live.index[-1:]])
+    assert abs(lone["proba"].iloc[0] - got.iloc[-1]) > 1e-6

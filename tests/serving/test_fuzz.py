@@ -36,6 +36,7 @@ def test_no_server_error(live_schema):
 
     operations = [result.ok() for result in live_schema.get_all_operations()]
     assert len(operations) >= 10
+    assert "POST /v1/explain" in {operation.label for operation in operations}
     failures = []
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):

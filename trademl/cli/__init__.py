@@ -58,6 +58,13 @@ def _root(
 ) -> None:
     level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    # an unsigned model loaded on request is already said in one log line; the Python
+    # warning of the same text (with a source line) would say it twice
+    import warnings
+
+    from trademl.package.signing import UnsignedModelWarning
+
+    warnings.filterwarnings("ignore", category=UnsignedModelWarning)
     # MLflow sets its own log level when imported (later, lazily); keep its INFO chatter
     # (schema creation, registration) out of a normal run
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", logging.getLevelName(level))

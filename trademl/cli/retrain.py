@@ -149,13 +149,21 @@ def retrain_history_command(
     if frame.empty:
         console.print(f"no retraining decisions recorded{f' for {model!r}' if model else ''}")
         return
-    table = Table(title="Retraining decisions (newest first)")
-    for column in ("at", "model", "trigger", "fired", "job", "reason"):
-        table.add_column(column, overflow="fold")
+    # with --model the model column says nothing; the reason takes what width is left
+    title = f"Retraining decisions of {model} (newest first)" if model else None
+    table = Table(title=title or "Retraining decisions (newest first)")
+    fixed = (
+        ("at", "trigger", "fired", "job") if model else ("at", "model", "trigger", "fired", "job")
+    )
+    for column in fixed:
+        table.add_column(column, no_wrap=True)
+    table.add_column("reason", overflow="fold")
     for row in frame.itertuples():
         job = "" if row.job_id is None or row.job_id != row.job_id else str(int(row.job_id))
-        table.add_row(row.at.strftime("%Y-%m-%d %H:%M"), row.model, row.trigger,
-                      "yes" if row.fired else "no", job, row.reason)  # fmt: skip
+        cells = [row.at.strftime("%Y-%m-%d %H:%M"), row.trigger, "yes" if row.fired else "no", job]
+        if not model:
+            cells.insert(1, row.model)
+        table.add_row(*cells, row.reason)
     console.print(table)
 
 

@@ -33,6 +33,7 @@ from starlette.concurrency import run_in_threadpool
 
 from trademl.errors import TradeMLError
 from trademl.serving.deployment import Deployment, ModelSlot
+from trademl.serving.explain_route import explain_router
 from trademl.serving.history import BarRejected
 from trademl.serving.metrics import ServingMetrics
 from trademl.serving.schemas import (
@@ -455,6 +456,7 @@ def create_app(
         record_models()
         return _reload_response(changed, message)
 
+    app.include_router(explain_router(deployment, metrics), dependencies=[Depends(predict_key)])
     _with_components(app, PredictRequest)
     return app
 

@@ -8,6 +8,7 @@ scores feature rows given directly, checked against the package's signature.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,6 +37,11 @@ class Predictor:
         if self.unservable_ and not allow_unservable:
             raise UnservableFeatures(self.unservable_)
         self.states_: dict[str, OnlineFeatures] = {}
+        # a sequence model (lstm, tcn, hybrid ...) reads the `window` feature rows ending at
+        # a bar: keep each symbol's last rows, so a bar is scored on the window the batch
+        # path gives it, not on one row padded to a window
+        self.window_ = max((_window_of(e) for e in package.estimators.values()), default=1)
+        self._rows: dict[str, deque[tuple[pd.Timestamp, np.ndarray]]] = {}
 
     @property
     def symbols(self) -> list[str]:
@@ -62,6 +68,20 @@ class Predictor:
     def warm_up(self, symbol: str, candles: pd.DataFrame) -> None:
         """Start ``symbol`` from this history (its earlier state is dropped)."""
         self.state(symbol).warm_up(candles)
+        self._rows.pop(symbol, None)
+        if self.window_ > 1:
+            X = self.package.features_frame(candles, symbol)
+            X = X.loc[X.notna().all(axis=1)].iloc[-(self.window_ - 1) :]
+            rows = self._recent_rows(symbol)
+            values = X[self.package.feature_names].to_numpy()
+            for stamp, row in zip(X.index, values, strict=True):
+                rows.append((stamp, row))
+
+    def _recent_rows(self, symbol: str) -> deque[tuple[pd.Timestamp, np.ndarray]]:
+        rows = self._rows.get(symbol)
+        if rows is None:
+            rows = self._rows[symbol] = deque(maxlen=self.window_)
+        return rows
 
     @property
     def ready(self) -> bool:
@@ -87,15 +107,31 @@ class Predictor:
         if not np.isfinite(row).all():
             return {"timestamp": stamp, "prediction": None, "proba": None, "signal": None,
                     "ready": False}  # fmt: skip
-        y_pred, p_up, signal = self.package.score_values(row[None, :], symbol)
-        proba = float(p_up[0])
+        if self.window_ > 1:
+            y_pred, p_up, signal = self._score_window(symbol, stamp, row)
+        else:
+            y_pred, p_up, signal = self.package.score_values(row[None, :], symbol)
+        proba = float(p_up[-1])
         return {
             "timestamp": stamp,
-            "prediction": float(y_pred[0]),
+            "prediction": float(y_pred[-1]),
             "proba": proba if np.isfinite(proba) else None,
-            "signal": int(signal[0]),
+            "signal": int(signal[-1]),
             "ready": True,
         }
+
+    def _score_window(self, symbol: str, stamp: pd.Timestamp, row: np.ndarray):
+        """Score the newest bar on its window of recent rows (a gap in their timestamps
+        starts a new window, as in the batch path)."""
+        rows = self._recent_rows(symbol)
+        rows.append((stamp, row.copy()))
+        frame = pd.DataFrame(
+            np.vstack([r for _, r in rows]),
+            columns=self.package.feature_names,
+            index=pd.DatetimeIndex([t for t, _ in rows], name="timestamp"),
+        )
+        scored = self.package.score_rows(frame, symbol)
+        return scored["y_pred"].to_numpy(), scored["proba"].to_numpy(), scored["signal"].to_numpy()
 
     def predict_rows(self, X: pd.DataFrame, symbol: str | None = None) -> pd.DataFrame:
         """Feature rows (named columns, the package's signature) -> ``y_pred, proba, signal``.
@@ -130,3 +166,9 @@ class Predictor:
             )
         frame = pd.DataFrame(values, columns=names, index=X.index)
         return self.package.score_rows(frame, symbol or self.symbols[0])
+
+
+def _window_of(estimator: Any) -> int:
+    """How many trailing feature rows ``estimator`` reads per prediction (1: one row)."""
+    window = getattr(estimator, "window", None)
+    return int(window) if isinstance(window, int | np.integer) and window > 1 else 1
