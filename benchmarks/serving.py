@@ -28,6 +28,7 @@ import argparse
 import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,8 +39,17 @@ DEMO_MODEL = {"kind": "lightgbm", "params": {"n_estimators": 150, "max_bin": 63}
 HORIZON = 12
 
 
-def demo_package(candles: pd.DataFrame, train_bars: int):
-    """The demo model's settings on the default feature set, fitted on the first bars."""
+def demo_features() -> dict[str, Any]:
+    """The ``features:`` section of the demo spec (examples/btc_1h_lightgbm.yaml)."""
+    from trademl.config import load_spec
+
+    spec = load_spec(Path(__file__).resolve().parents[1] / "examples" / "btc_1h_lightgbm.yaml")
+    return spec.features.model_dump(mode="json", exclude_none=True)
+
+
+def demo_package(candles: pd.DataFrame, train_bars: int, features: dict | None = None):
+    """The demo model's settings on a feature set (default: every feature), fitted on the
+    first bars."""
     from trademl.features import generate_features
     from trademl.models.factory import build_model
     from trademl.package.model import POOLED, ModelPackage
@@ -47,11 +57,13 @@ def demo_package(candles: pd.DataFrame, train_bars: int):
     from trademl.serving.online import unservable_features
 
     train = candles.iloc[:train_bars]
-    columns = list(generate_features(train.iloc[:600], {"on_short": "nan"}).columns)
-    every = FeatureRecipe(feature_spec={}, columns=columns, symbols=[SYMBOL])
+    base = dict(features or {})
+    base.pop("float32", None)  # the default set's dtype on both sides
+    columns = list(generate_features(train.iloc[:600], base | {"on_short": "nan"}).columns)
+    every = FeatureRecipe(feature_spec=base, columns=columns, symbols=[SYMBOL])
     unservable = unservable_features(every)
     # the spec leaves them out too, so neither side spends time computing them
-    spec = {"exclude": [f"{c}*" for c in unservable]}
+    spec = base | {"exclude": [*base.get("exclude", []), *(f"{c}*" for c in unservable)]}
     recipe = FeatureRecipe(
         feature_spec=spec, columns=[c for c in columns if c not in unservable], symbols=[SYMBOL]
     )
@@ -91,7 +103,9 @@ def _figures(wall: list[float], cpu: list[float]) -> dict[str, float]:
     }
 
 
-def inprocess(bars: int = 2000, tail: int = 1000, train_bars: int = 12_000) -> dict[str, Any]:
+def inprocess(
+    bars: int = 2000, tail: int = 1000, train_bars: int = 12_000, features: str = "default"
+) -> dict[str, Any]:
     """New bar -> online features -> prediction (A) against a batch recompute on a tail (B)."""
     from trademl.datasets import load_sample
     from trademl.serving import Predictor
@@ -99,7 +113,8 @@ def inprocess(bars: int = 2000, tail: int = 1000, train_bars: int = 12_000) -> d
     candles = load_sample("BTCUSDT-1h")
     if train_bars + bars > len(candles):
         raise SystemExit(f"--bars: at most {len(candles) - train_bars} with this sample")
-    package, unservable = demo_package(candles, train_bars)
+    chosen = demo_features() if features == "demo" else None
+    package, unservable = demo_package(candles, train_bars, chosen)
     predictor = Predictor(package)
     predictor.warm_up(SYMBOL, candles.iloc[:train_bars])
     stream = candles.iloc[train_bars : train_bars + bars]
@@ -131,6 +146,7 @@ def inprocess(bars: int = 2000, tail: int = 1000, train_bars: int = 12_000) -> d
             "bars_streamed": bars,
             "warm_up_bars": train_bars,
             "tail_bars": tail,
+            "feature_set": features,
             "features": len(package.feature_names),
             "left_out_unservable": unservable,
             "model": DEMO_MODEL,
@@ -174,13 +190,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--part", choices=sorted(PARTS), action="append")
     parser.add_argument("--bars", type=int, default=2000, help="bars streamed (inprocess)")
+    parser.add_argument(
+        "--features",
+        choices=("default", "demo", "both"),
+        default="both",
+        help="inprocess: every servable feature, the demo spec's set, or both",
+    )
     parser.add_argument("--tail", type=int, default=1000, help="bars the batch side recomputes")
     parser.add_argument("--requests", type=int, default=1500, help="bars sent one by one (http)")
     parser.add_argument("--seconds", type=float, default=3.0, help="throughput round (http)")
     args = parser.parse_args()
     for part in args.part or sorted(PARTS):
         if part == "inprocess":
-            _print(inprocess(bars=args.bars, tail=args.tail))
+            sets = ("default", "demo") if args.features == "both" else (args.features,)
+            for chosen in sets:
+                _print(inprocess(bars=args.bars, tail=args.tail, features=chosen))
         if part == "http":
             from _serving_http import print_http
 
