@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from trademl.models.cards import ModelCard, output_schema
-from trademl.models.deep._base import COMMON_PARAMS, SequenceModel
+from trademl.models.deep._base import COMMON_PARAMS
+from trademl.models.deep.lstm import LSTMModel
 
 __all__ = ["GRUModel"]
 
@@ -38,42 +39,8 @@ CARD = ModelCard(
 )
 
 
-class GRUModel(SequenceModel):
+class GRUModel(LSTMModel):
+    """The LSTM estimator (same parameters and defaults) with GRU cells."""
+
     card = CARD
-
-    def __init__(self, *, task="classification", window=32, epochs=20, batch_size=256,
-                 hidden_size=32, layers=1, dropout=0.1, learning_rate=1e-3, weight_decay=1e-4,
-                 grad_clip=1.0, class_weight="balanced", allow_gaps=False, device="auto",
-                 mixed_precision=None, onnx=True, checkpoint_dir=None, nproc=1,
-                 early_stopping_rounds=None, validation_fraction=0.15, purge=0,
-                 random_state=0, n_jobs=1):  # fmt: skip
-        super().__init__(
-            task=task,
-            window=window,
-            epochs=epochs,
-            batch_size=batch_size,
-            hidden_size=hidden_size,
-            layers=layers,
-            dropout=dropout,
-            learning_rate=learning_rate,
-            weight_decay=weight_decay,
-            grad_clip=grad_clip,
-            class_weight=class_weight,
-            allow_gaps=allow_gaps,
-            device=device,
-            mixed_precision=mixed_precision,
-            onnx=onnx,
-            checkpoint_dir=checkpoint_dir,
-            nproc=nproc,
-            early_stopping_rounds=early_stopping_rounds,
-            validation_fraction=validation_fraction,
-            purge=purge,
-            random_state=random_state,
-            n_jobs=n_jobs,
-        )
-
-    def _make_network(self, n_features: int, n_outputs: int):
-        from trademl.models.deep._recurrent import RecurrentNet
-
-        return RecurrentNet("gru", n_features, n_outputs, hidden_size=self.hidden_size,
-                            layers=self.layers, dropout=self.dropout)  # fmt: skip
+    _cell = "gru"

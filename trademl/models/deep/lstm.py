@@ -40,6 +40,7 @@ CARD = ModelCard(
 
 class LSTMModel(SequenceModel):
     card = CARD
+    _cell = "lstm"  # the GRU is the same estimator with the other recurrent cell
 
     def __init__(self, *, task="classification", window=32, epochs=20, batch_size=256,
                  hidden_size=32, layers=1, dropout=0.1, learning_rate=1e-3, weight_decay=1e-4,
@@ -75,5 +76,5 @@ class LSTMModel(SequenceModel):
     def _make_network(self, n_features: int, n_outputs: int):
         from trademl.models.deep._recurrent import RecurrentNet
 
-        return RecurrentNet("lstm", n_features, n_outputs, hidden_size=self.hidden_size,
+        return RecurrentNet(self._cell, n_features, n_outputs, hidden_size=self.hidden_size,
                             layers=self.layers, dropout=self.dropout)  # fmt: skip
