@@ -67,6 +67,9 @@ benchmarks/.venv-skfolio/.installed:
 # size (100K windows, 5 models, 1 vs 2 threads, DDP, 2 repeats) takes over an hour on 2
 # cores; here it runs 20K windows once each (the size its README figures are for).
 BENCH_FLAGS_deep := --windows 20000 --repeats 1
+# deep_compare.py trains every model through the whole pipeline: the transformer alone took
+# 11 min here and the hybrid longer, so make bench compares the three fast ones
+BENCH_FLAGS_deep_compare := --kinds lightgbm,lstm,tcn
 # a subset: `make bench-run BENCH_SCRIPTS="benchmarks/features.py benchmarks/data_io.py"`
 BENCH_SCRIPTS ?= $(wildcard benchmarks/[a-z]*.py)
 
@@ -80,7 +83,8 @@ bench: install bench-envs
 bench-run:
 	@summary=""; failed=""; for script in $(BENCH_SCRIPTS); do \
 	  name=$$(basename $$script .py); \
-	  case $$name in deep) flags="$(BENCH_FLAGS_deep)";; *) flags="";; esac; \
+	  case $$name in deep) flags="$(BENCH_FLAGS_deep)";; \
+	    deep_compare) flags="$(BENCH_FLAGS_deep_compare)";; *) flags="";; esac; \
 	  printf '\n######## %s %s (load average %s)\n' "$$script" "$$flags" "$$(cut -d' ' -f1 /proc/loadavg)"; \
 	  start=$$(date +%s); $(BIN)/python $$script $$flags; code=$$?; \
 	  took=$$(( $$(date +%s) - start )); \

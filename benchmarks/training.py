@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import alternate
 
 
 def synthetic(n_rows: int, n_features: int = 50, seed: int = 0):
@@ -103,12 +104,10 @@ def fit_costs(n_rows: int, repeats: int, threads: int) -> None:
         build_model(
             {"kind": kind, "params": {"n_estimators": 5}, "early_stopping_rounds": None}
         ).fit(*small)
-        t_ours, t_bare = [], []
-        for _ in range(repeats):
-            t_bare.append(timed(bare))
-            t_ours.append(timed(ours))
-        (wall_a, cpu_a), (wall_b, cpu_b) = min(t_ours), min(t_bare)
-        cpu_a, cpu_b = min(t[1] for t in t_ours), min(t[1] for t in t_bare)
+        # rounds in a rotating order (bare, ours; ours, bare; ...), no further warm-up round
+        runs = alternate({"bare": bare, "ours": ours}, repeats, warmup=0)
+        wall_a, cpu_a = runs["ours"].best_wall, runs["ours"].best_cpu
+        wall_b, cpu_b = runs["bare"].best_wall, runs["bare"].best_cpu
         print(
             f"{kind:9s} {n_rows:>9,d} x 50  CPU: trademl {cpu_a:7.2f} s  bare {cpu_b:7.2f} s  "
             f"ratio {cpu_a / cpu_b:5.3f} | wall: trademl {wall_a:7.2f} s  bare {wall_b:7.2f} s  "
