@@ -9,8 +9,9 @@ import numpy as np
 import talib
 
 from trademl.features._online_state import VolSmaState, VptState
-from trademl.features._registry import Online, feature, rolling_tail
+from trademl.features._registry import Online, feature, rolling_state
 from trademl.features._rolling import rolling_sum, windows
+from trademl.features._running import CmfState, VwapState
 from trademl.features._talib import talib_feature
 
 HLCV = ("high", "low", "close", "volume")
@@ -50,7 +51,7 @@ def _vwap_last(bars: Any, window: int) -> tuple[float, float]:
     inputs=HLCV,
     params={"window": 20},
     warmup=lambda window: window - 1,
-    online=rolling_tail(lambda window: window, _cmf_last),
+    online=rolling_state(CmfState, lambda window: window, _cmf_last),
 )
 def cmf(bars: Any, window: int) -> np.ndarray:
     """Chaikin money flow: sum(money-flow multiplier x volume) / sum(volume)."""
@@ -101,7 +102,7 @@ def volume_ratio(volume: np.ndarray, average: np.ndarray) -> np.ndarray:
     outputs=("", "dist"),
     grid={"window": (20, 100)},
     warmup=lambda window: window - 1,
-    online=rolling_tail(lambda window: window, _vwap_last),
+    online=rolling_state(VwapState, lambda window: window, _vwap_last),
 )
 def vwap(bars: Any, window: int) -> tuple[np.ndarray, np.ndarray]:
     """Rolling VWAP of the typical price (H+L+C)/3, and the close's relative distance to it."""
