@@ -10,6 +10,7 @@ import pytest
 from trademl.datasets import load_sample
 from trademl.features import registry
 from trademl.features._bars import Bars, bars_from_frame
+from trademl.features._online_state import _numpy_sum
 from trademl.features._registry import SUM_TOLERANCE
 from trademl.features._running import TrailingSums
 
@@ -33,7 +34,7 @@ def bars() -> Bars:
     # no trades for a little longer than a window, at every phase of the exact re-adds
     for start in range(600, 1100, 51):
         candles.iloc[start : start + 23, candles.columns.get_loc("volume")] = 0.0
-    flat = candles.index[1200:1230]  # one price all bar long, bars after bars
+    flat = candles.index[1200:1260]  # one price all bar long, bars after bars
     price = candles.loc[flat[0], "open"]
     candles.loc[flat, ["open", "high", "low", "close"]] = price
     return bars_from_frame(candles)
@@ -81,3 +82,33 @@ def test_trailing_sums_are_re_added_exactly():
     for value in (1e16, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0):
         total = sums.push((value,))[0]
     assert total == 4.0
+
+
+EXACT = [
+    ("donchian", {"timeperiod": 20}),
+    ("ichimoku", {"tenkan": 9, "kijun": 26, "senkou": 52}),
+    ("vprofile", {"window": 50, "bins": 24}),
+]
+
+
+@pytest.mark.parametrize(("name", "params"), EXACT)
+def test_exact_state_streams_bit_identical(bars, name, params):
+    """Past the warm-up: the batch values exactly, flat and trade-less bars included."""
+    feature = registry()[name]
+    batch = feature.run(bars, params)
+    state = feature.online.state(**params)
+    start = feature.warmup_bars(params) + 1
+    rows = [state.open(_head(bars, start))]
+    for i in range(start, len(bars)):
+        rows.append(state.update(None, {k: np.float64(v[i]) for k, v in bars.columns.items()}))
+    got = np.array(rows)
+    for j, want in enumerate(batch):
+        np.testing.assert_array_equal(got[:, j], want[start - 1 :], err_msg=f"{name}[{j}]")
+
+
+def test_numpy_sum_order_is_replicated():
+    rng = np.random.default_rng(7)
+    for n in (3, 8, 24, 50, 128, 200):
+        for _ in range(200):
+            values = rng.exponential(size=n) * 10 ** rng.uniform(-3, 6, size=n)
+            assert _numpy_sum(values.tolist()) == values.sum(), n

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import talib
 
-from trademl.features._online_state import KeltnerState
+from trademl.features._online_state import DonchianState, KeltnerState
 from trademl.features._registry import Online, feature, rolling_state
 from trademl.features._rolling import (
     log_tail,
@@ -112,7 +112,9 @@ def _donchian_last(bars: Any, timeperiod: int) -> tuple[float, ...]:
     outputs=("upper", "lower", "middle", "pos"),
     grid={"timeperiod": (20, 55)},
     warmup=lambda timeperiod: timeperiod - 1,
-    online=Online("exact", tail=lambda timeperiod: timeperiod, last=_donchian_last),
+    online=Online(
+        "exact", tail=lambda timeperiod: timeperiod, last=_donchian_last, state=DonchianState
+    ),
 )
 def donchian(bars: Any, timeperiod: int) -> tuple[np.ndarray, ...]:
     """Donchian channel: highest high and lowest low of the window (this bar included)."""

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import talib
 
-from trademl.features._online_state import VolSmaState, VptState
+from trademl.features._online_state import VolSmaState, VprofileState, VptState
 from trademl.features._registry import Online, feature, rolling_state
 from trademl.features._rolling import rolling_sum, windows
 from trademl.features._running import CmfState, VwapState
@@ -215,7 +215,12 @@ def _vprofile_last(bars: Any, window: int, bins: int) -> tuple[float, ...]:
     outputs=("poc", "vah", "val", "poc_dist", "vah_dist", "val_dist"),
     warmup=lambda window, bins: window - 1,
     # min, max, and one bincount per window adding its bars in order: exact on the window
-    online=Online("exact", tail=lambda window, bins: window, last=_vprofile_last),
+    online=Online(
+        "exact",
+        tail=lambda window, bins: window,
+        last=_vprofile_last,
+        state=lambda window, bins: VprofileState(window, bins, VALUE_AREA),
+    ),
 )
 def vprofile(bars: Any, window: int, bins: int) -> tuple[np.ndarray, ...]:
     """Rolling volume profile: point of control and 70% value area, and distances to them."""
