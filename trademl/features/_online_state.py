@@ -155,7 +155,15 @@ class KeltnerState:
         return self._outputs(history, self.ema.open(history), self.atr.open(history))
 
     def update(self, window: Bars, bar: Mapping[str, float]) -> tuple[float, ...]:
-        return self._outputs(window, self.ema.update(window, bar), self.atr.update(window, bar))
+        ema, atr = self.ema.update(window, bar), self.atr.update(window, bar)
+        if ema is None or atr is None:
+            return self._outputs(window, ema, atr)
+        # keltner_channel in Python floats (the same IEEE operations), unless it divides by 0
+        middle, band = float(ema), self.mult * float(atr)
+        upper, lower = middle + band, middle - band
+        if upper - lower == 0.0 or band != band:
+            return self._outputs(window, ema, atr)
+        return upper, middle, lower, (float(bar["close"]) - lower) / (upper - lower)
 
 
 class VolSmaState:
@@ -182,7 +190,11 @@ class VolSmaState:
         return self._outputs(history, self.sma.open(history))
 
     def update(self, window: Bars, bar: Mapping[str, float]) -> tuple[float, ...]:
-        return self._outputs(window, self.sma.update(window, bar))
+        average = self.sma.update(window, bar)
+        if average is None:
+            return self._outputs(window, average)
+        average = float(average)  # volume_ratio in Python floats
+        return average, float(bar["volume"]) / average if average > 0 else NAN
 
 
 class VptState:

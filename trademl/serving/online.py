@@ -246,6 +246,7 @@ def _talib_derived(server: TalibStream):
     """An open TA-Lib stream with derived outputs, as ``TalibStream.update`` computes
     them (the batch formula on numpy scalars) without its per-call dispatch."""
     from trademl.features.trend import _distance
+    from trademl.features.volatility import _bbands_derived
 
     call, inputs = server.handle.handle.update, server.handle.inputs
     picks = [i for i in server.picks if i is not None]
@@ -270,6 +271,19 @@ def _talib_derived(server: TalibStream):
 
     if derived is _distance:
         return distance
+
+    if derived is _bbands_derived and picks == [0, 1, 2]:
+        # %b and width in Python floats, the batch formula's IEEE operations
+        def bbands(window: Bars, bar: Mapping[str, float]) -> list[float]:
+            raw = call(*[bar[i] for i in inputs])
+            upper, middle, lower = float(raw[0]), float(raw[1]), float(raw[2])
+            width = upper - lower
+            if width != width or middle == 0.0:  # NaN and numpy's inf: the generic path
+                return generic(window, bar, raw)
+            pctb = (float(bar["close"]) - lower) / width if width > 0 else 0.5
+            return [upper, middle, lower, pctb, width / middle]
+
+        return bbands
 
     def update(window: Bars, bar: Mapping[str, float]) -> list[float]:
         value = call(*[bar[i] for i in inputs])
