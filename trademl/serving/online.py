@@ -297,6 +297,8 @@ class _Steady:
     combos: tuple[tuple[str, ...], ...]  # the input tuples the direct handles read
     single: list  # (handle.update, inputs, position): one output
     multi: list  # (handle.update, inputs, positions): several outputs
+    # (handle.update, inputs, position of the average, of the close's distance to it)
+    distances: list
     other: list  # (update(window, bar), bars it reads, positions)
 
 
@@ -514,10 +516,19 @@ class OnlineFeatures:
         """Once every TA-Lib handle is open, the per-bar work as flat lists: the handles
         that answer their outputs as they are are called directly with the bar's floats
         (no wrapper per handle), every other server through its ``update``."""
-        single, multi, other = [], [], []
+        from trademl.features.trend import _distance
+
+        single, multi, distances, other = [], [], [], []
         combos: set[tuple[str, ...]] = set()
         for server, positions in self._servers:
-            if isinstance(server, TalibStream) and server.derived is None and server.direct:
+            if (
+                isinstance(server, TalibStream)
+                and server.derived is _distance
+                and tuple(server.picks) == (0, None)
+            ):
+                combos.add(server.handle.inputs)
+                distances.append((server.handle.handle.update, server.handle.inputs, *positions))
+            elif isinstance(server, TalibStream) and server.derived is None and server.direct:
                 handle = server.handle
                 combos.add(handle.inputs)
                 call = handle.handle.update
@@ -531,7 +542,7 @@ class OnlineFeatures:
                 other.append((_tail_last(server), server.need, positions))
             else:
                 other.append((server.update, server.need, positions))
-        return _Steady(tuple(combos), single, multi, other)
+        return _Steady(tuple(combos), single, multi, distances, other)
 
     def _steady_update(self, base: np.ndarray, bar: dict[str, np.float64]) -> None:
         steady = self._steady
@@ -541,6 +552,13 @@ class OnlineFeatures:
         for call, combo, positions in steady.multi:
             for position, value in zip(positions, call(*args[combo]), strict=True):
                 base[position] = value
+        # close / average - 1 in Python floats: the batch formula's IEEE operations; a zero
+        # average gives numpy's inf there, which the row turns into NaN as here
+        close = float(bar["close"])
+        for call, combo, at_average, at_distance in steady.distances:
+            average = float(call(*args[combo]))
+            base[at_average] = average
+            base[at_distance] = close / average - 1.0 if average != 0.0 else NAN
         windows = _shared_windows(self._history, self._needs)
         for update, need, positions in steady.other:
             values = update(windows[need], bar)
