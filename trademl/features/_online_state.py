@@ -402,22 +402,23 @@ class VprofileState(_WindowState):
 
     def _reset(self) -> None:
         self.seen = 0
-        self.bars: deque[tuple[float, float, float, float]] = deque(maxlen=self.window)
+        self.bars: deque[tuple[float, float]] = deque(maxlen=self.window)
+        self.lowest = RollingExtreme(self.window, largest=False)
+        self.highest = RollingExtreme(self.window, largest=True)
 
     def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
         self.seen += 1
         high, low, close = float(bar["high"]), float(bar["low"]), float(bar["close"])
-        self.bars.append(((high + low + close) / 3.0, float(bar["volume"]), low, high))
+        self.bars.append(((high + low + close) / 3.0, float(bar["volume"])))
+        lo, hi = self.lowest.push(low), self.highest.push(high)
         if self.seen < self.window:
             return (NAN,) * 6
         bins, bars = self.bins, self.bars
-        lo = min(b[2] for b in bars)
-        hi = max(b[3] for b in bars)
         span = hi - lo if hi > lo else 1.0
         scale = bins / span
         top = bins - 1
         profile = [0.0] * bins
-        for typical, volume, _, _ in bars:
+        for typical, volume in bars:
             index = int((typical - lo) * scale)  # astype(intp): towards zero
             profile[0 if index < 0 else top if index > top else index] += volume
         total = _numpy_sum(profile)
