@@ -8,8 +8,11 @@ registry (``Feature.online``, see :class:`trademl.features._registry.Online`):
 
 - TA-Lib wrappers and features with a carried state (Keltner, VPT, swing levels, volume
   SMA) are bit-identical (``talib.stream`` handles, O(1) per bar);
-- features whose value depends only on a trailing window are recomputed on that window,
-  exactly (max/min/shift arithmetic) or within a stated tolerance (cumulative sums);
+- features whose value depends only on a trailing window are carried as running states
+  (monotonic deques for max/min, the volume profile in Python floats: bit-identical;
+  rolling sums re-added exactly every window: within ``SUM_TOLERANCE``, see
+  ``trademl.features._running``) or recomputed on that window, exactly (max/min/shift
+  arithmetic) or within a stated tolerance (cumulative sums);
 - features that cannot be served (a refitted GARCH, order-book events, a reference
   symbol, higher timeframes and rolling z-scores, which are not streamed yet) make the
   recipe refused unless ``allow_unservable=True``; then they are recomputed on the whole
