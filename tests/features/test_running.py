@@ -24,6 +24,9 @@ CASES = [
     ("yang_zhang", {"window": 20}),
     ("cmf", {"window": 20}),
     ("vwap", {"window": 20}),
+    ("retmean", {"window": 20}),
+    ("amihud", {"window": 20}),
+    ("bipower", {"window": 20}),
 ]
 WARM = 400
 

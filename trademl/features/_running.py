@@ -318,3 +318,71 @@ class VwapState(_RangeState):
             return (NAN, NAN)
         level = sums[0] / sums[1] if sums[1] > 0 else NAN
         return level, _divide(close, level) - 1.0
+
+
+class RetMeanState(_ReturnsState):
+    def __init__(self, window: int):
+        super().__init__(window)
+
+    def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
+        self._push(bar)
+        (sums,) = self.sums
+        return (sums.sums[0] / sums.window if sums.full else NAN,)
+
+
+class AmihudState(_BarState):
+    """Mean |r| / quote volume over the bars that traded: sums of the ratio and the count."""
+
+    def __init__(self, window: int):
+        self.window = window
+        self.span = window + 1
+        self._reset()
+
+    def _reset(self) -> None:
+        self.prev_log_close: float | None = None
+        self.sums = TrailingSums(self.window, 2)
+
+    def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
+        close = float(bar["close"])
+        log_close = math.log(close)
+        prev, self.prev_log_close = self.prev_log_close, log_close
+        if prev is None:
+            return (NAN,)
+        dollar_volume = close * float(bar["volume"])
+        traded = dollar_volume > 0
+        ratio = abs(log_close - prev) / dollar_volume if traded else 0.0
+        sums = self.sums.push((ratio, 1.0 if traded else 0.0))
+        if not self.sums.full:
+            return (NAN,)
+        return (sums[0] / sums[1] if sums[1] > 0 else NAN,)
+
+
+class BipowerState(_BarState):
+    """Realised variance and bipower variation: sums of r_t^2 and |r_t||r_t-1|."""
+
+    n_out = 3
+
+    def __init__(self, window: int):
+        self.window = window
+        self.span = window + 2
+        self._reset()
+
+    def _reset(self) -> None:
+        self.prev_log_close: float | None = None
+        self.prev_abs: float | None = None
+        self.sums = TrailingSums(self.window, 2)
+
+    def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
+        log_close = math.log(float(bar["close"]))
+        prev, self.prev_log_close = self.prev_log_close, log_close
+        if prev is None:
+            return (NAN,) * 3
+        r = log_close - prev
+        prev_abs, self.prev_abs = self.prev_abs, abs(r)
+        if prev_abs is None:
+            return (NAN,) * 3
+        sums = self.sums.push((r * r, abs(r) * prev_abs))
+        if not self.sums.full:
+            return (NAN,) * 3
+        rv, bv = sums[0], (math.pi / 2.0) * sums[1]
+        return rv, bv, max(rv - bv, 0.0) / rv if rv > 0 else 0.0
