@@ -16,6 +16,7 @@ so until then a state reports NaN and tries again on the next bar.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -154,7 +155,15 @@ class KeltnerState:
         return self._outputs(history, self.ema.open(history), self.atr.open(history))
 
     def update(self, window: Bars, bar: Mapping[str, float]) -> tuple[float, ...]:
-        return self._outputs(window, self.ema.update(window, bar), self.atr.update(window, bar))
+        ema, atr = self.ema.update(window, bar), self.atr.update(window, bar)
+        if ema is None or atr is None:
+            return self._outputs(window, ema, atr)
+        # keltner_channel in Python floats (the same IEEE operations), unless it divides by 0
+        middle, band = float(ema), self.mult * float(atr)
+        upper, lower = middle + band, middle - band
+        if upper - lower == 0.0 or band != band:
+            return self._outputs(window, ema, atr)
+        return upper, middle, lower, (float(bar["close"]) - lower) / (upper - lower)
 
 
 class VolSmaState:
@@ -181,7 +190,11 @@ class VolSmaState:
         return self._outputs(history, self.sma.open(history))
 
     def update(self, window: Bars, bar: Mapping[str, float]) -> tuple[float, ...]:
-        return self._outputs(window, self.sma.update(window, bar))
+        average = self.sma.update(window, bar)
+        if average is None:
+            return self._outputs(window, average)
+        average = float(average)  # volume_ratio in Python floats
+        return average, float(bar["volume"]) / average if average > 0 else NAN
 
 
 class VptState:
@@ -242,3 +255,186 @@ class SwingState:
             if low[centre] == low.min():
                 self.support = float(low[centre])
         return self._outputs(window.columns["close"][-1])
+
+
+# ---- trailing windows carried in Python floats: the batch arithmetic, bit-identical ----
+class RollingExtreme:
+    """The largest (or smallest) of the last ``window`` values: a monotonic deque, O(1)
+    amortised per value; a max/min is exact whatever the order, so equal to talib.MAX/MIN."""
+
+    def __init__(self, window: int, largest: bool):
+        self.window = window
+        self.largest = largest
+        self.kept: deque[tuple[int, float]] = deque()  # (position, value), extreme first
+        self.count = 0
+
+    def push(self, value: float) -> float:
+        kept, position = self.kept, self.count
+        self.count += 1
+        if self.largest:
+            while kept and kept[-1][1] <= value:
+                kept.pop()
+        else:
+            while kept and kept[-1][1] >= value:
+                kept.pop()
+        kept.append((position, value))
+        if kept[0][0] <= position - self.window:
+            kept.popleft()
+        return kept[0][1]
+
+    @property
+    def full(self) -> bool:
+        return self.count >= self.window
+
+
+class _WindowState:
+    """A state rebuilt from the history's last ``span`` bars by the same per-bar ``_step``
+    the stream calls; ``seen`` counts every bar (the warm-up NaNs depend on it)."""
+
+    opened = True
+    need = 1
+    span = 1
+
+    def _reset(self) -> None:
+        raise NotImplementedError
+
+    def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
+        raise NotImplementedError
+
+    def open(self, history: Bars) -> tuple[float, ...]:
+        self._reset()
+        columns, n = history.columns, len(history)
+        start = max(n - self.span, 0)
+        self.seen = start
+        out: tuple[float, ...] = ()
+        for i in range(start, n):
+            out = self._step({k: float(v[i]) for k, v in columns.items()})
+        return out
+
+    def update(self, window: Bars, bar: Mapping[str, Any]) -> tuple[float, ...]:
+        return self._step(bar)
+
+
+class DonchianState(_WindowState):
+    """Highest high and lowest low of the window, as ``donchian`` computes them."""
+
+    def __init__(self, timeperiod: int):
+        self.timeperiod = timeperiod
+        self.span = timeperiod
+        self._reset()
+
+    def _reset(self) -> None:
+        self.seen = 0
+        self.upper = RollingExtreme(self.timeperiod, largest=True)
+        self.lower = RollingExtreme(self.timeperiod, largest=False)
+
+    def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
+        self.seen += 1
+        upper = self.upper.push(float(bar["high"]))
+        lower = self.lower.push(float(bar["low"]))
+        if self.seen < self.timeperiod:
+            return (NAN,) * 4
+        width = upper - lower
+        pos = (float(bar["close"]) - lower) / width if width > 0 else 0.5
+        return upper, lower, (upper + lower) / 2.0, pos
+
+
+class IchimokuState(_WindowState):
+    """The three midpoints of range, and the two spans plotted ``kijun`` bars later."""
+
+    def __init__(self, tenkan: int, kijun: int, senkou: int):
+        self.periods = (tenkan, kijun, senkou)
+        self.kijun = kijun
+        self.span = senkou + kijun
+        self.warm = senkou + kijun  # the tail recompute's warm-up: NaN before
+        self._reset()
+
+    def _reset(self) -> None:
+        self.seen = 0
+        self.highs = [RollingExtreme(p, largest=True) for p in self.periods]
+        self.lows = [RollingExtreme(p, largest=False) for p in self.periods]
+        # (senkou_a, senkou_b, close) of the last kijun + 1 bars: the ones plotted now
+        self.plotted: deque[tuple[float, float, float]] = deque(maxlen=self.kijun + 1)
+
+    def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
+        self.seen += 1
+        high, low, close = float(bar["high"]), float(bar["low"]), float(bar["close"])
+        tenkan, kijun, senkou = (
+            (h.push(high) + m.push(low)) / 2.0 for h, m in zip(self.highs, self.lows, strict=True)
+        )
+        self.plotted.append(((tenkan + kijun) / 2.0, senkou, close))
+        if self.seen < self.warm:
+            return (NAN,) * 6
+        senkou_a, senkou_b, chikou = self.plotted[0]
+        # np.fmax / np.fmin: the spans are finite here (past the warm-up)
+        above = max(close - max(senkou_a, senkou_b), 0.0)
+        below = min(close - min(senkou_a, senkou_b), 0.0)
+        return tenkan, kijun, senkou_a, senkou_b, chikou, (above + below) / close
+
+
+def _numpy_sum(values: list[float]) -> float:
+    """``np.sum`` of a short float64 array, in its order: numpy adds up to 128 values with
+    eight interleaved partial sums (pairwise summation's base case)."""
+    n = len(values)
+    if n < 8 or n > 128:
+        return float(np.sum(np.array(values))) if n > 128 else float(sum(values, 0.0))
+    r = values[:8]
+    stop = n - n % 8
+    for i in range(8, stop, 8):
+        for j in range(8):
+            r[j] += values[i + j]
+    total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    for i in range(stop, n):
+        total += values[i]
+    return total
+
+
+class VprofileState(_WindowState):
+    """The volume profile of the last ``window`` bars in Python floats, in the batch
+    function's order of operations (bins filled bar by bar, as np.bincount adds)."""
+
+    def __init__(self, window: int, bins: int, value_area: float):
+        self.window = window
+        self.bins = bins
+        self.value_area = value_area
+        self.span = window
+        self._reset()
+
+    def _reset(self) -> None:
+        self.seen = 0
+        self.bars: deque[tuple[float, float]] = deque(maxlen=self.window)
+        self.lowest = RollingExtreme(self.window, largest=False)
+        self.highest = RollingExtreme(self.window, largest=True)
+
+    def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
+        self.seen += 1
+        high, low, close = float(bar["high"]), float(bar["low"]), float(bar["close"])
+        self.bars.append(((high + low + close) / 3.0, float(bar["volume"])))
+        lo, hi = self.lowest.push(low), self.highest.push(high)
+        if self.seen < self.window:
+            return (NAN,) * 6
+        bins, bars = self.bins, self.bars
+        span = hi - lo if hi > lo else 1.0
+        scale = bins / span
+        top = bins - 1
+        profile = [0.0] * bins
+        for typical, volume in bars:
+            index = int((typical - lo) * scale)  # astype(intp): towards zero
+            profile[0 if index < 0 else top if index > top else index] += volume
+        total = _numpy_sum(profile)
+        if total <= 0:
+            return (NAN,) * 6
+        width = span / bins
+        ranked = sorted(profile, reverse=True)
+        running, below = 0.0, 0
+        limit = self.value_area - 1e-12
+        for volume in ranked:  # np.cumsum adds in order; count the shares under 70%
+            running += volume
+            if running / total < limit:
+                below += 1
+        threshold = ranked[min(below, top)]
+        included = [i for i, volume in enumerate(profile) if volume >= threshold]
+        low_bin, high_bin = included[0], included[-1]
+        poc = lo + (profile.index(max(profile)) + 0.5) * width
+        vah, val = lo + (high_bin + 1) * width, lo + low_bin * width
+        return poc, vah, val, close / poc - 1.0, close / vah - 1.0, close / val - 1.0

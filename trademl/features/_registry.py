@@ -147,6 +147,20 @@ def rolling_tail(
     return tail_within(tail, SUM_TOLERANCE, SUM_REASON, last)
 
 
+def rolling_state(
+    state: Callable[..., Any],
+    tail: int | Callable[..., int],
+    last: Callable[..., tuple[float, ...]] | None = None,
+) -> Online:
+    """Served by a running state (``state(**params)``, see ``trademl.features._running``):
+    O(1) per bar, within ``SUM_TOLERANCE`` like the tail recompute ``tail``/``last``
+    (kept to describe the value on a window)."""
+    return Online(
+        "tail", tail=tail, tolerance=SUM_TOLERANCE, state=state, last=last,
+        reason="running sums round differently from the batch path's cumulative sums",
+    )  # fmt: skip
+
+
 @dataclass(frozen=True, eq=False)
 class Feature:
     """One registered feature; ``compute(bars, **params)`` returns one array per output."""

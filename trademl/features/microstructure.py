@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from trademl.features._registry import feature, rolling_tail
+from trademl.features._registry import feature, rolling_state, rolling_tail
 from trademl.features._rolling import (
     rolling_cov,
     rolling_mean,
@@ -19,6 +19,7 @@ from trademl.features._rolling import (
     tail_returns,
     window_mean,
 )
+from trademl.features._running import AmihudState, BipowerState
 
 WINDOW = {"window": 20}
 
@@ -95,7 +96,7 @@ def corwin_schultz(bars: Any, window: int) -> np.ndarray:
 
 
 @feature("amihud", category="microstructure", inputs=("close", "volume"), params=WINDOW,
-         warmup=lambda window: window, online=rolling_tail(lambda window: window + 1, _amihud_last))  # fmt: skip
+         warmup=lambda window: window, online=rolling_state(AmihudState, lambda window: window + 1, _amihud_last))  # fmt: skip
 def amihud(bars: Any, window: int) -> np.ndarray:
     """Amihud (2002) illiquidity: mean |r| / quote volume over the bars that traded."""
     dollar_volume = bars.close * bars.volume
@@ -120,7 +121,7 @@ def kyle_lambda(bars: Any, window: int) -> np.ndarray:
 
 
 @feature("bipower", category="microstructure", params=WINDOW, outputs=("rv", "bv", "jump"),
-         warmup=lambda window: window + 1, online=rolling_tail(lambda window: window + 2, _bipower_last))  # fmt: skip
+         warmup=lambda window: window + 1, online=rolling_state(BipowerState, lambda window: window + 2, _bipower_last))  # fmt: skip
 def bipower(bars: Any, window: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Realised variance, bipower variation (pi/2) sum |r_t||r_{t-1}| (Barndorff-Nielsen and
     Shephard 2004), and the jump share max(0, (RV - BV) / RV)."""

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trademl.features._registry import Online, feature, rolling_tail, tail_within
+from trademl.features._registry import Online, feature, rolling_state, rolling_tail, tail_within
 from trademl.features._rolling import (
     log_tail,
     rolling_cov,
@@ -20,6 +20,7 @@ from trademl.features._rolling import (
     window_mean,
     window_std,
 )
+from trademl.features._running import RetMeanState
 from trademl.features._talib import talib_feature
 
 HURST_LAGS = (1, 2, 4, 8, 16)
@@ -129,7 +130,7 @@ def logret(bars: Any, lag: int) -> np.ndarray:
 
 
 @feature("retmean", category="statistical", params={"window": 20}, grid={"window": (20, 100)},
-         warmup=lambda window: window, online=rolling_tail(lambda window: window + 1, _retmean_last))  # fmt: skip
+         warmup=lambda window: window, online=rolling_state(RetMeanState, lambda window: window + 1, _retmean_last))  # fmt: skip
 def retmean(bars: Any, window: int) -> np.ndarray:
     """Mean 1-bar log return over the window."""
     return rolling_sum(bars.logret(), window) / window

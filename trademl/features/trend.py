@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import talib
 
+from trademl.features._online_state import IchimokuState
 from trademl.features._registry import Online, feature
 from trademl.features._rolling import shift
 from trademl.features._talib import talib_feature
@@ -109,7 +110,12 @@ def _ichimoku_last(bars: Any, tenkan: int, kijun: int, senkou: int) -> tuple[flo
     params={"tenkan": 9, "kijun": 26, "senkou": 52},
     outputs=("tenkan", "kijun", "senkou_a", "senkou_b", "chikou", "cloud_dist"),
     warmup=lambda tenkan, kijun, senkou: senkou - 1 + kijun,
-    online=Online("exact", tail=lambda tenkan, kijun, senkou: senkou + kijun, last=_ichimoku_last),
+    online=Online(
+        "exact",
+        tail=lambda tenkan, kijun, senkou: senkou + kijun,
+        last=_ichimoku_last,
+        state=IchimokuState,
+    ),
 )
 def ichimoku(bars: Any, tenkan: int, kijun: int, senkou: int) -> tuple[np.ndarray, ...]:
     """Ichimoku cloud, causal: the spans are the values plotted at t, i.e. computed `kijun`

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import talib
 
-from trademl.features._online_state import KeltnerState
-from trademl.features._registry import Online, feature, rolling_tail
+from trademl.features._online_state import DonchianState, KeltnerState
+from trademl.features._registry import Online, feature, rolling_state
 from trademl.features._rolling import (
     log_tail,
     rolling_mean,
@@ -25,6 +25,15 @@ from trademl.features._rolling import (
     window_mean,
     window_std,
     windows,
+)
+from trademl.features._running import (
+    GarmanKlassState,
+    ParkinsonState,
+    RetStdState,
+    RogersSatchellState,
+    VolPctState,
+    VolRatioState,
+    YangZhangState,
 )
 from trademl.features._talib import talib_feature
 
@@ -103,7 +112,9 @@ def _donchian_last(bars: Any, timeperiod: int) -> tuple[float, ...]:
     outputs=("upper", "lower", "middle", "pos"),
     grid={"timeperiod": (20, 55)},
     warmup=lambda timeperiod: timeperiod - 1,
-    online=Online("exact", tail=lambda timeperiod: timeperiod, last=_donchian_last),
+    online=Online(
+        "exact", tail=lambda timeperiod: timeperiod, last=_donchian_last, state=DonchianState
+    ),
 )
 def donchian(bars: Any, timeperiod: int) -> tuple[np.ndarray, ...]:
     """Donchian channel: highest high and lowest low of the window (this bar included)."""
@@ -179,7 +190,7 @@ def _volpct_last(bars: Any, window: int, lookback: int) -> tuple[float]:
     params={"window": 20},
     grid={"window": (10, 20, 50)},
     warmup=lambda window: window,
-    online=rolling_tail(lambda window: window + 1, _retstd_last),
+    online=rolling_state(RetStdState, lambda window: window + 1, _retstd_last),
 )
 def retstd(bars: Any, window: int) -> np.ndarray:
     """Sample standard deviation of 1-bar log returns over the window."""
@@ -203,7 +214,8 @@ def _rs_variance(r: dict[str, np.ndarray]) -> np.ndarray:
 
 @feature(
     "parkinson", category="volatility", inputs=("high", "low"), params={"window": 20},
-    warmup=lambda window: window - 1, online=rolling_tail(lambda window: window, _parkinson_last),
+    warmup=lambda window: window - 1,
+    online=rolling_state(ParkinsonState, lambda window: window, _parkinson_last),
 )  # fmt: skip
 def parkinson(bars: Any, window: int) -> np.ndarray:
     """Parkinson (1980): sqrt(mean(ln(H/L)^2) / (4 ln 2))."""
@@ -214,7 +226,7 @@ def parkinson(bars: Any, window: int) -> np.ndarray:
 @feature(
     "garman_klass", category="volatility", inputs=OHLC, params={"window": 20},
     warmup=lambda window: window - 1,
-    online=rolling_tail(lambda window: window, _garman_klass_last),
+    online=rolling_state(GarmanKlassState, lambda window: window, _garman_klass_last),
 )  # fmt: skip
 def garman_klass(bars: Any, window: int) -> np.ndarray:
     """Garman-Klass (1980): mean(0.5 ln(H/L)^2 - (2 ln 2 - 1) ln(C/O)^2), square-rooted."""
@@ -226,7 +238,7 @@ def garman_klass(bars: Any, window: int) -> np.ndarray:
 @feature(
     "rogers_satchell", category="volatility", inputs=OHLC, params={"window": 20},
     warmup=lambda window: window - 1,
-    online=rolling_tail(lambda window: window, _rogers_satchell_last),
+    online=rolling_state(RogersSatchellState, lambda window: window, _rogers_satchell_last),
 )  # fmt: skip
 def rogers_satchell(bars: Any, window: int) -> np.ndarray:
     """Rogers-Satchell (1991): mean(ln(H/C) ln(H/O) + ln(L/C) ln(L/O)), square-rooted."""
@@ -236,7 +248,7 @@ def rogers_satchell(bars: Any, window: int) -> np.ndarray:
 @feature(
     "yang_zhang", category="volatility", inputs=OHLC, params={"window": 20},
     warmup=lambda window: window,
-    online=rolling_tail(lambda window: window + 1, _yang_zhang_last),
+    online=rolling_state(YangZhangState, lambda window: window + 1, _yang_zhang_last),
 )  # fmt: skip
 def yang_zhang(bars: Any, window: int) -> np.ndarray:
     """Yang-Zhang (2000): overnight (open vs previous close) + k x open-to-close +
@@ -252,7 +264,9 @@ def yang_zhang(bars: Any, window: int) -> np.ndarray:
 @feature(
     "volratio", category="volatility", params={"short": 10, "long": 50},
     warmup=lambda short, long: max(short, long),
-    online=rolling_tail(lambda short, long: max(short, long) + 1, _volratio_last),
+    online=rolling_state(
+        VolRatioState, lambda short, long: max(short, long) + 1, _volratio_last
+    ),
 )  # fmt: skip
 def volratio(bars: Any, short: int, long: int) -> np.ndarray:
     """Short-window over long-window return std: > 1 when volatility is expanding."""
@@ -263,7 +277,7 @@ def volratio(bars: Any, short: int, long: int) -> np.ndarray:
 @feature(
     "volpct", category="volatility", params={"window": 20, "lookback": 100},
     warmup=lambda window, lookback: window + lookback - 1,
-    online=rolling_tail(lambda window, lookback: window + lookback, _volpct_last),
+    online=rolling_state(VolPctState, lambda window, lookback: window + lookback, _volpct_last),
 )  # fmt: skip
 def volpct(bars: Any, window: int, lookback: int) -> np.ndarray:
     """Percentile rank of the current return std among its last `lookback` values."""

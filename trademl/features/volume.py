@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 import talib
 
-from trademl.features._online_state import VolSmaState, VptState
-from trademl.features._registry import Online, feature, rolling_tail
+from trademl.features._online_state import VolSmaState, VprofileState, VptState
+from trademl.features._registry import Online, feature, rolling_state
 from trademl.features._rolling import rolling_sum, windows
+from trademl.features._running import CmfState, VwapState
 from trademl.features._talib import talib_feature
 
 HLCV = ("high", "low", "close", "volume")
@@ -50,7 +51,7 @@ def _vwap_last(bars: Any, window: int) -> tuple[float, float]:
     inputs=HLCV,
     params={"window": 20},
     warmup=lambda window: window - 1,
-    online=rolling_tail(lambda window: window, _cmf_last),
+    online=rolling_state(CmfState, lambda window: window, _cmf_last),
 )
 def cmf(bars: Any, window: int) -> np.ndarray:
     """Chaikin money flow: sum(money-flow multiplier x volume) / sum(volume)."""
@@ -101,7 +102,7 @@ def volume_ratio(volume: np.ndarray, average: np.ndarray) -> np.ndarray:
     outputs=("", "dist"),
     grid={"window": (20, 100)},
     warmup=lambda window: window - 1,
-    online=rolling_tail(lambda window: window, _vwap_last),
+    online=rolling_state(VwapState, lambda window: window, _vwap_last),
 )
 def vwap(bars: Any, window: int) -> tuple[np.ndarray, np.ndarray]:
     """Rolling VWAP of the typical price (H+L+C)/3, and the close's relative distance to it."""
@@ -214,7 +215,12 @@ def _vprofile_last(bars: Any, window: int, bins: int) -> tuple[float, ...]:
     outputs=("poc", "vah", "val", "poc_dist", "vah_dist", "val_dist"),
     warmup=lambda window, bins: window - 1,
     # min, max, and one bincount per window adding its bars in order: exact on the window
-    online=Online("exact", tail=lambda window, bins: window, last=_vprofile_last),
+    online=Online(
+        "exact",
+        tail=lambda window, bins: window,
+        last=_vprofile_last,
+        state=lambda window, bins: VprofileState(window, bins, VALUE_AREA),
+    ),
 )
 def vprofile(bars: Any, window: int, bins: int) -> tuple[np.ndarray, ...]:
     """Rolling volume profile: point of control and 70% value area, and distances to them."""

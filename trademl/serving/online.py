@@ -8,8 +8,11 @@ registry (``Feature.online``, see :class:`trademl.features._registry.Online`):
 
 - TA-Lib wrappers and features with a carried state (Keltner, VPT, swing levels, volume
   SMA) are bit-identical (``talib.stream`` handles, O(1) per bar);
-- features whose value depends only on a trailing window are recomputed on that window,
-  exactly (max/min/shift arithmetic) or within a stated tolerance (cumulative sums);
+- features whose value depends only on a trailing window are carried as running states
+  (monotonic deques for max/min, the volume profile in Python floats: bit-identical;
+  rolling sums re-added exactly every window: within ``SUM_TOLERANCE``, see
+  ``trademl.features._running``) or recomputed on that window, exactly (max/min/shift
+  arithmetic) or within a stated tolerance (cumulative sums);
 - features that cannot be served (a refitted GARCH, order-book events, a reference
   symbol, higher timeframes and rolling z-scores, which are not streamed yet) make the
   recipe refused unless ``allow_unservable=True``; then they are recomputed on the whole
@@ -246,6 +249,7 @@ def _talib_derived(server: TalibStream):
     """An open TA-Lib stream with derived outputs, as ``TalibStream.update`` computes
     them (the batch formula on numpy scalars) without its per-call dispatch."""
     from trademl.features.trend import _distance
+    from trademl.features.volatility import _bbands_derived
 
     call, inputs = server.handle.handle.update, server.handle.inputs
     picks = [i for i in server.picks if i is not None]
@@ -271,6 +275,19 @@ def _talib_derived(server: TalibStream):
     if derived is _distance:
         return distance
 
+    if derived is _bbands_derived and picks == [0, 1, 2]:
+        # %b and width in Python floats, the batch formula's IEEE operations
+        def bbands(window: Bars, bar: Mapping[str, float]) -> list[float]:
+            raw = call(*[bar[i] for i in inputs])
+            upper, middle, lower = float(raw[0]), float(raw[1]), float(raw[2])
+            width = upper - lower
+            if width != width or middle == 0.0:  # NaN and numpy's inf: the generic path
+                return generic(window, bar, raw)
+            pctb = (float(bar["close"]) - lower) / width if width > 0 else 0.5
+            return [upper, middle, lower, pctb, width / middle]
+
+        return bbands
+
     def update(window: Bars, bar: Mapping[str, float]) -> list[float]:
         value = call(*[bar[i] for i in inputs])
         return generic(window, bar, value if isinstance(value, tuple) else (value,))
@@ -283,6 +300,8 @@ class _Steady:
     combos: tuple[tuple[str, ...], ...]  # the input tuples the direct handles read
     single: list  # (handle.update, inputs, position): one output
     multi: list  # (handle.update, inputs, positions): several outputs
+    # (handle.update, inputs, position of the average, of the close's distance to it)
+    distances: list
     other: list  # (update(window, bar), bars it reads, positions)
 
 
@@ -500,10 +519,19 @@ class OnlineFeatures:
         """Once every TA-Lib handle is open, the per-bar work as flat lists: the handles
         that answer their outputs as they are are called directly with the bar's floats
         (no wrapper per handle), every other server through its ``update``."""
-        single, multi, other = [], [], []
+        from trademl.features.trend import _distance
+
+        single, multi, distances, other = [], [], [], []
         combos: set[tuple[str, ...]] = set()
         for server, positions in self._servers:
-            if isinstance(server, TalibStream) and server.derived is None and server.direct:
+            if (
+                isinstance(server, TalibStream)
+                and server.derived is _distance
+                and tuple(server.picks) == (0, None)
+            ):
+                combos.add(server.handle.inputs)
+                distances.append((server.handle.handle.update, server.handle.inputs, *positions))
+            elif isinstance(server, TalibStream) and server.derived is None and server.direct:
                 handle = server.handle
                 combos.add(handle.inputs)
                 call = handle.handle.update
@@ -517,7 +545,7 @@ class OnlineFeatures:
                 other.append((_tail_last(server), server.need, positions))
             else:
                 other.append((server.update, server.need, positions))
-        return _Steady(tuple(combos), single, multi, other)
+        return _Steady(tuple(combos), single, multi, distances, other)
 
     def _steady_update(self, base: np.ndarray, bar: dict[str, np.float64]) -> None:
         steady = self._steady
@@ -527,6 +555,13 @@ class OnlineFeatures:
         for call, combo, positions in steady.multi:
             for position, value in zip(positions, call(*args[combo]), strict=True):
                 base[position] = value
+        # close / average - 1 in Python floats: the batch formula's IEEE operations; a zero
+        # average gives numpy's inf there, which the row turns into NaN as here
+        close = float(bar["close"])
+        for call, combo, at_average, at_distance in steady.distances:
+            average = float(call(*args[combo]))
+            base[at_average] = average
+            base[at_distance] = close / average - 1.0 if average != 0.0 else NAN
         windows = _shared_windows(self._history, self._needs)
         for update, need, positions in steady.other:
             values = update(windows[need], bar)

@@ -1,0 +1,388 @@
+"""Running trailing-window states for serving: O(1) per bar instead of recomputing a window.
+
+Each state takes one closed bar at a time (``update(window, bar)``, ``bar`` the bar's values)
+and carries the sums of its per-bar terms over the trailing window: the newest bar's terms
+are added, the ones leaving the window subtracted. Every ``window`` bars the sums are added
+up again exactly (``math.fsum`` of the terms kept), so the rounding of the running
+subtraction never builds up past one window's worth. The batch functions take the same sums
+from cumulative sums over the whole series (``trademl.features._rolling``), so both sides
+agree within ``SUM_TOLERANCE``, like the window recompute they replace.
+
+``open(history)`` rebuilds the state from the history's last bars with the same per-bar
+code, so a warm-up and a stream of the same bars carry the same terms.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+from trademl.features._bars import Bars
+
+__all__ = [
+    "CmfState",
+    "GarmanKlassState",
+    "ParkinsonState",
+    "RetStdState",
+    "RogersSatchellState",
+    "TrailingSums",
+    "VolPctState",
+    "VolRatioState",
+    "VwapState",
+    "YangZhangState",
+]
+
+NAN = float("nan")
+FOUR_LN2 = 4.0 * math.log(2.0)
+GK_CO = 2.0 * math.log(2.0) - 1.0
+
+
+class TrailingSums:
+    """Sums of per-bar term tuples over the last ``window`` bars.
+
+    ``zeros_with``: a column whose 0 makes the whole row 0 (the volume of a bar without
+    trades); while every row in the window has it 0 the sums are exactly 0, as the batch
+    path's (equal cumulative sums subtracted), not the running subtraction's leftover
+    rounding (which would turn a 0 / 0 = NaN into a ratio of two tiny numbers)."""
+
+    def __init__(self, window: int, width: int, zeros_with: int | None = None):
+        self.window = window
+        self.width = width
+        self.terms: deque[tuple[float, ...]] = deque()
+        self.sums = [0.0] * width
+        self.since_exact = 0
+        self.zeros_with = zeros_with
+        self.nonzero = 0  # rows in the window whose `zeros_with` column is not 0
+
+    @property
+    def full(self) -> bool:
+        return len(self.terms) == self.window
+
+    def push(self, row: tuple[float, ...]) -> list[float]:
+        terms, sums, zeros_with = self.terms, self.sums, self.zeros_with
+        terms.append(row)
+        if zeros_with is not None and row[zeros_with] != 0.0:
+            self.nonzero += 1
+        if len(terms) > self.window:
+            old = terms.popleft()
+            if zeros_with is not None and old[zeros_with] != 0.0:
+                self.nonzero -= 1
+            for i in range(self.width):
+                sums[i] += row[i] - old[i]
+        else:
+            for i in range(self.width):
+                sums[i] += row[i]
+        self.since_exact += 1
+        if zeros_with is not None and self.nonzero == 0:
+            self.sums = sums = [0.0] * self.width
+        if self.since_exact >= self.window:
+            self.since_exact = 0
+            self.sums = sums = [math.fsum(column) for column in zip(*terms, strict=True)]
+        return sums
+
+
+def _divide(a: float, b: float) -> float:
+    """a / b with numpy's answers for a zero divisor (inf with the signs, NaN for 0/0)."""
+    if b != 0.0:
+        return a / b
+    if a == 0.0 or a != a:
+        return NAN
+    return math.copysign(math.inf, a) * math.copysign(1.0, b)
+
+
+def _std(sums: list[float], window: int, first: int = 0) -> float:
+    """Sample std from the sum and sum of squares at ``first``, ``first + 1`` (the batch
+    formula of ``rolling_cov``: (sum x^2 - sum x^2 / n) / (n - 1), floored at 0)."""
+    s1, s2 = sums[first], sums[first + 1]
+    return math.sqrt(max((s2 - s1 * s1 / window) / (window - 1), 0.0))
+
+
+class _BarState:
+    """One feature's running state: ``_step(bar)`` takes the bar's floats, returns the
+    outputs at that bar. ``span`` bars rebuild it from a history."""
+
+    opened = True
+    need = 2
+    span = 2
+    n_out = 1
+
+    def _reset(self) -> None:
+        raise NotImplementedError
+
+    def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
+        raise NotImplementedError
+
+    def open(self, history: Bars) -> tuple[float, ...]:
+        self._reset()
+        columns, n = history.columns, len(history)
+        out = (NAN,) * self.n_out
+        start = max(n - self.span, 0)
+        if start > 0:  # the bar before the rebuilt span only gives its close
+            self.prev_log_close = math.log(float(columns["close"][start - 1]))
+        names = list(columns)
+        for i in range(start, n):
+            out = self._step({k: columns[k][i] for k in names})
+        return out
+
+    def update(self, window: Bars, bar: Mapping[str, Any]) -> tuple[float, ...]:
+        return self._step(bar)
+
+
+class _ReturnsState(_BarState):
+    """Sums of 1-bar log returns and their squares over one or more windows."""
+
+    def __init__(self, *windows: int):
+        self.windows = windows
+        self.span = max(windows) + 1
+        self._reset()
+
+    def _reset(self) -> None:
+        self.prev_log_close: float | None = None
+        self.sums = [TrailingSums(w, 2) for w in self.windows]
+
+    def _push(self, bar: Mapping[str, Any]) -> bool:
+        log_close = math.log(float(bar["close"]))
+        prev, self.prev_log_close = self.prev_log_close, log_close
+        if prev is None:  # the first bar has no return (NaN in the batch path)
+            return False
+        r = log_close - prev
+        for sums in self.sums:
+            sums.push((r, r * r))
+        return True
+
+
+class RetStdState(_ReturnsState):
+    def __init__(self, window: int):
+        super().__init__(window)
+
+    def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
+        self._push(bar)
+        (sums,) = self.sums
+        return (_std(sums.sums, sums.window) if sums.full else NAN,)
+
+
+class VolRatioState(_ReturnsState):
+    def __init__(self, short: int, long: int):
+        super().__init__(short, long)
+
+    def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
+        self._push(bar)
+        short, long = self.sums
+        if not (short.full and long.full):
+            return (NAN,)
+        return (_divide(_std(short.sums, short.window), _std(long.sums, long.window)),)
+
+
+class VolPctState(_ReturnsState):
+    """The return std's rank among its last ``lookback`` values (``rolling_rank_pct``)."""
+
+    def __init__(self, window: int, lookback: int):
+        super().__init__(window)
+        self.lookback = lookback
+        self.span = window + lookback
+        self._reset()
+
+    def _reset(self) -> None:
+        super()._reset()
+        self.stds: deque[float] = deque(maxlen=getattr(self, "lookback", 1))
+
+    def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
+        self._push(bar)
+        (sums,) = self.sums
+        if not sums.full:
+            return (NAN,)
+        current = _std(sums.sums, sums.window)
+        stds = self.stds
+        stds.append(current)
+        if len(stds) < self.lookback:
+            return (NAN,)
+        return (sum(1 for s in stds if s <= current) / self.lookback,)
+
+
+class _RangeState(_BarState):
+    """Mean of one per-bar range term over the window (``_term`` from the bar's logs)."""
+
+    def __init__(self, window: int):
+        self.window = window
+        self.span = window
+        self._reset()
+
+    def _reset(self) -> None:
+        self.prev_log_close = None
+        self.sums = TrailingSums(self.window, 1)
+
+    def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
+        sums = self.sums.push((self._term(bar),))
+        return (self._value(sums[0] / self.window) if self.sums.full else NAN,)
+
+    @staticmethod
+    def _value(mean: float) -> float:
+        return math.sqrt(max(mean, 0.0))
+
+
+class ParkinsonState(_RangeState):
+    @staticmethod
+    def _term(bar: Mapping[str, Any]) -> float:
+        hl = math.log(float(bar["high"])) - math.log(float(bar["low"]))
+        return hl * hl
+
+    @staticmethod
+    def _value(mean: float) -> float:
+        return math.sqrt(max(mean / FOUR_LN2, 0.0))
+
+
+class GarmanKlassState(_RangeState):
+    @staticmethod
+    def _term(bar: Mapping[str, Any]) -> float:
+        log_o, log_c = math.log(float(bar["open"])), math.log(float(bar["close"]))
+        hl = math.log(float(bar["high"])) - math.log(float(bar["low"]))
+        co = log_c - log_o
+        return 0.5 * hl * hl - GK_CO * co * co
+
+
+def _rs_term(log_o: float, log_h: float, log_l: float, log_c: float) -> float:
+    return (log_h - log_c) * (log_h - log_o) + (log_l - log_c) * (log_l - log_o)
+
+
+class RogersSatchellState(_RangeState):
+    @staticmethod
+    def _term(bar: Mapping[str, Any]) -> float:
+        return _rs_term(*(math.log(float(bar[k])) for k in ("open", "high", "low", "close")))
+
+
+class YangZhangState(_BarState):
+    """Overnight and open-to-close return stds and the Rogers-Satchell mean, together."""
+
+    def __init__(self, window: int):
+        self.window = window
+        self.span = window + 1
+        self.k = 0.34 / (1.34 + (window + 1) / (window - 1))
+        self._reset()
+
+    def _reset(self) -> None:
+        self.prev_log_close: float | None = None
+        self.sums = TrailingSums(self.window, 5)
+
+    def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
+        log_o, log_h, log_l, log_c = (
+            math.log(float(bar[k])) for k in ("open", "high", "low", "close")
+        )
+        prev, self.prev_log_close = self.prev_log_close, log_c
+        if prev is None:
+            return (NAN,)
+        overnight, co = log_o - prev, log_c - log_o
+        sums = self.sums.push(
+            (overnight, overnight * overnight, co, co * co, _rs_term(log_o, log_h, log_l, log_c))
+        )
+        if not self.sums.full:
+            return (NAN,)
+        w = self.window
+        variance = (
+            _std(sums, w, 0) ** 2 + self.k * _std(sums, w, 2) ** 2 + (1.0 - self.k) * (sums[4] / w)
+        )
+        return (math.sqrt(max(variance, 0.0)),)
+
+
+class CmfState(_RangeState):
+    """Chaikin money flow: sum(multiplier x volume) / sum(volume)."""
+
+    def _reset(self) -> None:
+        self.prev_log_close = None
+        self.sums = TrailingSums(self.window, 2, zeros_with=1)
+
+    def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
+        high, low = float(bar["high"]), float(bar["low"])
+        close, volume = float(bar["close"]), float(bar["volume"])
+        span = high - low
+        multiplier = ((close - low) - (high - close)) / span if span > 0 else 0.0
+        sums = self.sums.push((multiplier * volume, volume))
+        return (_divide(sums[0], sums[1]) if self.sums.full else NAN,)
+
+
+class VwapState(_RangeState):
+    """Rolling VWAP of the typical price, and the close's distance to it."""
+
+    n_out = 2
+
+    def _reset(self) -> None:
+        self.prev_log_close = None
+        self.sums = TrailingSums(self.window, 2, zeros_with=1)
+
+    def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
+        close, volume = float(bar["close"]), float(bar["volume"])
+        typical = (float(bar["high"]) + float(bar["low"]) + close) / 3.0
+        sums = self.sums.push((typical * volume, volume))
+        if not self.sums.full:
+            return (NAN, NAN)
+        level = sums[0] / sums[1] if sums[1] > 0 else NAN
+        return level, _divide(close, level) - 1.0
+
+
+class RetMeanState(_ReturnsState):
+    def __init__(self, window: int):
+        super().__init__(window)
+
+    def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
+        self._push(bar)
+        (sums,) = self.sums
+        return (sums.sums[0] / sums.window if sums.full else NAN,)
+
+
+class AmihudState(_BarState):
+    """Mean |r| / quote volume over the bars that traded: sums of the ratio and the count."""
+
+    def __init__(self, window: int):
+        self.window = window
+        self.span = window + 1
+        self._reset()
+
+    def _reset(self) -> None:
+        self.prev_log_close: float | None = None
+        self.sums = TrailingSums(self.window, 2)
+
+    def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
+        close = float(bar["close"])
+        log_close = math.log(close)
+        prev, self.prev_log_close = self.prev_log_close, log_close
+        if prev is None:
+            return (NAN,)
+        dollar_volume = close * float(bar["volume"])
+        traded = dollar_volume > 0
+        ratio = abs(log_close - prev) / dollar_volume if traded else 0.0
+        sums = self.sums.push((ratio, 1.0 if traded else 0.0))
+        if not self.sums.full:
+            return (NAN,)
+        return (sums[0] / sums[1] if sums[1] > 0 else NAN,)
+
+
+class BipowerState(_BarState):
+    """Realised variance and bipower variation: sums of r_t^2 and |r_t||r_t-1|."""
+
+    n_out = 3
+
+    def __init__(self, window: int):
+        self.window = window
+        self.span = window + 2
+        self._reset()
+
+    def _reset(self) -> None:
+        self.prev_log_close: float | None = None
+        self.prev_abs: float | None = None
+        self.sums = TrailingSums(self.window, 2)
+
+    def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
+        log_close = math.log(float(bar["close"]))
+        prev, self.prev_log_close = self.prev_log_close, log_close
+        if prev is None:
+            return (NAN,) * 3
+        r = log_close - prev
+        prev_abs, self.prev_abs = self.prev_abs, abs(r)
+        if prev_abs is None:
+            return (NAN,) * 3
+        sums = self.sums.push((r * r, abs(r) * prev_abs))
+        if not self.sums.full:
+            return (NAN,) * 3
+        rv, bv = sums[0], (math.pi / 2.0) * sums[1]
+        return rv, bv, max(rv - bv, 0.0) / rv if rv > 0 else 0.0
