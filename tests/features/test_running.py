@@ -27,6 +27,7 @@ CASES = [
     ("retmean", {"window": 20}),
     ("amihud", {"window": 20}),
     ("bipower", {"window": 20}),
+    ("corwin_schultz", {"window": 20}),
 ]
 WARM = 400
 

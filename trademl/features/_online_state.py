@@ -221,7 +221,8 @@ class VptState:
 
 
 class SwingState:
-    """The latest confirmed swing high and low: a level found arbitrarily far back is kept."""
+    """The latest confirmed swing high and low: a level found arbitrarily far back is kept.
+    The last ``2 * order + 1`` highs and lows are carried with their rolling max/min."""
 
     opened = True
 
@@ -229,32 +230,48 @@ class SwingState:
         self.order = order
         self.need = 2 * order + 1
         self.resistance = self.support = NAN
+        self._reset_span()
+
+    def _reset_span(self) -> None:
+        self.highs: deque[float] = deque(maxlen=self.need)
+        self.lows: deque[float] = deque(maxlen=self.need)
+        self.highest = RollingExtreme(self.need, largest=True)
+        self.lowest = RollingExtreme(self.need, largest=False)
+
+    def _push(self, high: float, low: float) -> None:
+        self.highs.append(high)
+        self.lows.append(low)
+        top, bottom = self.highest.push(high), self.lowest.push(low)
+        if len(self.highs) == self.need:
+            # the bar `order` back is a swing high (low) when it is the extreme of the span
+            # around it; the batch function confirms it at exactly this bar
+            if self.highs[self.order] == top:
+                self.resistance = self.highs[self.order]
+            if self.lows[self.order] == bottom:
+                self.support = self.lows[self.order]
 
     def _outputs(self, close: float) -> tuple[float, ...]:
-        levels = np.array([self.resistance, self.support])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            dist = np.float64(close) / levels - 1.0
-        return self.resistance, self.support, float(dist[0]), float(dist[1])
+        close = float(close)  # close / level - 1 in Python floats: the batch IEEE operations
+        return self.resistance, self.support, close / self.resistance - 1.0, (
+            close / self.support - 1.0)  # fmt: skip
 
     def open(self, history: Bars) -> tuple[float, ...]:
         from trademl.features.patterns import swing
 
         resistance, support, _, _ = swing(history, self.order)
         self.resistance, self.support = float(resistance[-1]), float(support[-1])
+        self._reset_span()
+        high, low = history.columns["high"], history.columns["low"]
+        for i in range(max(len(history) - self.need, 0), len(history)):
+            self.highs.append(float(high[i]))
+            self.lows.append(float(low[i]))
+            self.highest.push(float(high[i]))
+            self.lowest.push(float(low[i]))
         return self._outputs(history.columns["close"][-1])
 
     def update(self, window: Bars, bar: Mapping[str, float]) -> tuple[float, ...]:
-        if len(window) >= self.need:
-            # the bar `order` back is a swing high (low) when it is the extreme of the span
-            # around it; the batch function confirms it at exactly this bar
-            high = window.columns["high"][-self.need :]
-            low = window.columns["low"][-self.need :]
-            centre = -1 - self.order
-            if high[centre] == high.max():
-                self.resistance = float(high[centre])
-            if low[centre] == low.min():
-                self.support = float(low[centre])
-        return self._outputs(window.columns["close"][-1])
+        self._push(float(bar["high"]), float(bar["low"]))
+        return self._outputs(bar["close"])
 
 
 # ---- trailing windows carried in Python floats: the batch arithmetic, bit-identical ----

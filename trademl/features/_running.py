@@ -386,3 +386,44 @@ class BipowerState(_BarState):
             return (NAN,) * 3
         rv, bv = sums[0], (math.pi / 2.0) * sums[1]
         return rv, bv, max(rv - bv, 0.0) / rv if rv > 0 else 0.0
+
+
+CS_DENOM = 3.0 - 2.0 * math.sqrt(2.0)
+
+
+class CorwinSchultzState(_BarState):
+    """The mean of the two-bar Corwin-Schultz spread (``corwin_schultz_spread`` per bar)."""
+
+    def __init__(self, window: int):
+        self.window = window
+        self.span = window + 1
+        self._reset()
+
+    def _reset(self) -> None:
+        self.prev: tuple[float, float, float] | None = None  # high, low, log(high / low)
+        self.sums = TrailingSums(self.window, 1)
+
+    def open(self, history: Bars) -> tuple[float, ...]:
+        self._reset()
+        n = len(history)
+        start = max(n - self.span, 0)
+        if start > 0:  # the bar before the span gives its high and low
+            high, low = (float(history.columns[k][start - 1]) for k in ("high", "low"))
+            self.prev = (high, low, math.log(high / low))
+        out = (NAN,)
+        for i in range(start, n):
+            out = self._step({k: history.columns[k][i] for k in ("high", "low")})
+        return out
+
+    def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
+        high, low = float(bar["high"]), float(bar["low"])
+        log_hl = math.log(high / low)
+        prev, self.prev = self.prev, (high, low, log_hl)
+        if prev is None:
+            return (NAN,)
+        beta = log_hl**2 + prev[2] ** 2
+        gamma = math.log(max(high, prev[0]) / min(low, prev[1])) ** 2
+        alpha = (math.sqrt(2.0 * beta) - math.sqrt(beta)) / CS_DENOM - math.sqrt(gamma / CS_DENOM)
+        spread = 2.0 * (math.exp(alpha) - 1.0) / (1.0 + math.exp(alpha))
+        sums = self.sums.push((max(spread, 0.0),))
+        return (sums[0] / self.window if self.sums.full else NAN,)

@@ -19,7 +19,7 @@ from trademl.features._rolling import (
     tail_returns,
     window_mean,
 )
-from trademl.features._running import AmihudState, BipowerState
+from trademl.features._running import AmihudState, BipowerState, CorwinSchultzState
 
 WINDOW = {"window": 20}
 
@@ -89,7 +89,7 @@ def corwin_schultz_spread(high: np.ndarray, low: np.ndarray) -> np.ndarray:
 
 
 @feature("corwin_schultz", category="microstructure", inputs=("high", "low"), params=WINDOW,
-         warmup=lambda window: window, online=rolling_tail(lambda window: window + 1, _corwin_schultz_last))  # fmt: skip
+         warmup=lambda window: window, online=rolling_state(CorwinSchultzState, lambda window: window + 1, _corwin_schultz_last))  # fmt: skip
 def corwin_schultz(bars: Any, window: int) -> np.ndarray:
     """Corwin-Schultz high-low spread, averaged over the window."""
     return rolling_mean(corwin_schultz_spread(bars.high, bars.low), window)
