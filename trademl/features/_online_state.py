@@ -25,6 +25,7 @@ import talib
 import talib.stream
 
 from trademl.features._bars import Bars
+from trademl.features._running import ReplayedState
 
 __all__ = ["KeltnerState", "SwingState", "TalibStream", "VolSmaState", "VptState", "last_bar"]
 
@@ -304,32 +305,11 @@ class RollingExtreme:
         return self.count >= self.window
 
 
-class _WindowState:
-    """A state rebuilt from the history's last ``span`` bars by the same per-bar ``_step``
-    the stream calls; ``seen`` counts every bar (the warm-up NaNs depend on it)."""
+class _WindowState(ReplayedState):
+    """``seen`` counts every bar, the replayed ones included (the warm-up NaNs depend on it)."""
 
-    opened = True
-    need = 1
-    span = 1
-
-    def _reset(self) -> None:
-        raise NotImplementedError
-
-    def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
-        raise NotImplementedError
-
-    def open(self, history: Bars) -> tuple[float, ...]:
-        self._reset()
-        columns, n = history.columns, len(history)
-        start = max(n - self.span, 0)
+    def _rewind(self, columns: Mapping[str, Any], start: int) -> None:
         self.seen = start
-        out: tuple[float, ...] = ()
-        for i in range(start, n):
-            out = self._step({k: float(v[i]) for k, v in columns.items()})
-        return out
-
-    def update(self, window: Bars, bar: Mapping[str, Any]) -> tuple[float, ...]:
-        return self._step(bar)
 
 
 class DonchianState(_WindowState):

@@ -99,14 +99,15 @@ def _std(sums: list[float], window: int, first: int = 0) -> float:
     return math.sqrt(max((s2 - s1 * s1 / window) / (window - 1), 0.0))
 
 
-class _BarState:
-    """One feature's running state: ``_step(bar)`` takes the bar's floats, returns the
-    outputs at that bar. ``span`` bars rebuild it from a history."""
+class ReplayedState:
+    """A state the stream carries bar by bar: ``_step(bar)`` takes the bar's floats and
+    returns the outputs at that bar; ``open`` rebuilds it from a history's last ``span``
+    bars with the same ``_step`` (``_rewind`` first sees where that replay starts)."""
 
     opened = True
-    need = 2
-    span = 2
-    n_out = 1
+    need = 1
+    span = 1
+    n_out = 0  # what ``open`` returns for an empty history: n_out NaNs
 
     def _reset(self) -> None:
         raise NotImplementedError
@@ -114,20 +115,33 @@ class _BarState:
     def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
         raise NotImplementedError
 
+    def _rewind(self, columns: Mapping[str, Any], start: int) -> None:
+        """Called before the replay from bar ``start`` of the history ``columns``."""
+
     def open(self, history: Bars) -> tuple[float, ...]:
         self._reset()
         columns, n = history.columns, len(history)
-        out = (NAN,) * self.n_out
         start = max(n - self.span, 0)
-        if start > 0:  # the bar before the rebuilt span only gives its close
-            self.prev_log_close = math.log(float(columns["close"][start - 1]))
-        names = list(columns)
+        self._rewind(columns, start)
+        out = (NAN,) * self.n_out
         for i in range(start, n):
-            out = self._step({k: columns[k][i] for k in names})
+            out = self._step({k: float(v[i]) for k, v in columns.items()})
         return out
 
     def update(self, window: Bars, bar: Mapping[str, Any]) -> tuple[float, ...]:
         return self._step(bar)
+
+
+class _BarState(ReplayedState):
+    """A state of log returns or ranges: the bar before the replayed span gives its close."""
+
+    need = 2
+    span = 2
+    n_out = 1
+
+    def _rewind(self, columns: Mapping[str, Any], start: int) -> None:
+        if start > 0:
+            self.prev_log_close = math.log(float(columns["close"][start - 1]))
 
 
 class _ReturnsState(_BarState):
