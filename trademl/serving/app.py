@@ -47,6 +47,7 @@ from trademl.serving.schemas import (
     RollbackRequest,
     StatusResponse,
     TrafficRequest,
+    column_positions,
 )
 from trademl.serving.traffic import TrafficSplit
 
@@ -571,24 +572,7 @@ def _arrow_batch(raw: bytes, query) -> _Batch:
 def _rows_matrix(body: _Batch, wanted: list[str]) -> np.ndarray:
     """The request's rows in the model's column order, or BarRejected naming the bad field."""
     columns = body.columns
-    position = {}
-    for i, c in enumerate(columns):
-        if c in position:
-            raise BarRejected(f"columns: {c!r} is given twice", field="columns")
-        position[c] = i
-    missing = [c for c in wanted if c not in position]
-    if missing:
-        raise BarRejected(
-            f"columns: missing {len(missing)} feature(s) the model needs, first {missing[:5]}",
-            field="columns",
-        )
-    known = set(wanted)
-    unknown = [c for c in columns if c not in known]
-    if unknown:
-        raise BarRejected(
-            f"columns: {len(unknown)} column(s) the model does not use, first {unknown[:5]}",
-            field="columns",
-        )
+    position = column_positions(columns, wanted)
     width = len(columns)
     for i, row in enumerate(body.rows if isinstance(body.rows, list) else ()):
         if len(row) != width:

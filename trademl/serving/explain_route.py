@@ -38,7 +38,7 @@ from trademl.errors import TradeMLError
 from trademl.explain import ExplainError, explain_one, resolve_target
 from trademl.package.model import POOLED
 from trademl.serving.history import BarRejected
-from trademl.serving.schemas import ErrorResponse, ModelInfo
+from trademl.serving.schemas import ErrorResponse, ModelInfo, column_positions
 
 __all__ = ["ExplainRequest", "ExplainResponse", "explain_router"]
 
@@ -178,22 +178,7 @@ def _symbol(package: Any, given: str | None) -> str | None:
 
 def _given_row(columns: list[str], values: list[float], wanted: list[str]) -> dict[str, float]:
     """The row as {feature: value}, refused as /v1/predict refuses a bad row."""
-    if len(set(columns)) != len(columns):
-        twice = next(c for i, c in enumerate(columns) if c in columns[:i])
-        raise BarRejected(f"columns: {twice!r} is given twice", field="columns")
-    missing = [c for c in wanted if c not in set(columns)]
-    if missing:
-        raise BarRejected(
-            f"columns: missing {len(missing)} feature(s) the model needs, first {missing[:5]}",
-            field="columns",
-        )
-    known = set(wanted)
-    unknown = [c for c in columns if c not in known]
-    if unknown:
-        raise BarRejected(
-            f"columns: {len(unknown)} column(s) the model does not use, first {unknown[:5]}",
-            field="columns",
-        )
+    column_positions(columns, wanted)
     if len(values) != len(columns):
         raise BarRejected(
             f"rows[0]: {len(values)} values for {len(columns)} columns", field="rows[0]"

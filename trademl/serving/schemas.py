@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from trademl.serving.history import BarRejected
+
 __all__ = [
     "MAX_BARS",
     "MAX_ROWS",
@@ -141,3 +143,27 @@ class StatusResponse(BaseModel):
 class ErrorResponse(BaseModel):
     error: str = Field(description="One line naming the field and the problem.")
     detail: list | None = None
+
+
+def column_positions(columns: list[str], wanted: list[str]) -> dict[str, int]:
+    """Each request column's position, when ``columns`` are exactly the model's features
+    (``wanted``) in any order; otherwise BarRejected naming the first problem."""
+    position: dict[str, int] = {}
+    for i, c in enumerate(columns):
+        if c in position:
+            raise BarRejected(f"columns: {c!r} is given twice", field="columns")
+        position[c] = i
+    missing = [c for c in wanted if c not in position]
+    if missing:
+        raise BarRejected(
+            f"columns: missing {len(missing)} feature(s) the model needs, first {missing[:5]}",
+            field="columns",
+        )
+    known = set(wanted)
+    unknown = [c for c in columns if c not in known]
+    if unknown:
+        raise BarRejected(
+            f"columns: {len(unknown)} column(s) the model does not use, first {unknown[:5]}",
+            field="columns",
+        )
+    return position
