@@ -91,18 +91,24 @@ def test_kill_at_any_point_of_first_creation_leaves_a_store_the_next_open_uses(t
         _assert_usable(path)
 
 
-def test_kill_during_an_upgrade_keeps_every_committed_row(tmp_path):
-    """A 0003 store with predictions, upgraded to head by a process killed part way."""
-    template = tmp_path / "v3.db"
-    engine = sa.create_engine(f"sqlite:///{template}")
+def _v3_store(path, predictions: int) -> sa.Engine:
+    """A store at revision 0003 holding ``predictions`` rows of model 'old' (engine open,
+    for the caller to change further and dispose)."""
+    engine = sa.create_engine(f"sqlite:///{path}")
     upgrade(engine, "0003")
     with engine.begin() as connection:
-        for i in range(40):
+        for i in range(predictions):
             connection.exec_driver_sql(
                 "INSERT INTO predictions (model, version, ts, symbol, prediction, created_ns) "
                 f"VALUES ('old', '1', {i}, 'BTC', {i}, 0)"
             )
-    engine.dispose()
+    return engine
+
+
+def test_kill_during_an_upgrade_keeps_every_committed_row(tmp_path):
+    """A 0003 store with predictions, upgraded to head by a process killed part way."""
+    template = tmp_path / "v3.db"
+    _v3_store(template, 40).dispose()
     count = tmp_path / "count.db"
     count.write_bytes(template.read_bytes())
     total = _statements_to_open(f"sqlite:///{count}")
@@ -127,14 +133,8 @@ def test_a_store_wedged_by_an_old_non_transactional_creation_is_rebuilt(tmp_path
 
 def test_an_interrupted_batch_copy_is_finished_or_dropped_without_losing_rows(tmp_path):
     path = tmp_path / "copy.db"
-    engine = sa.create_engine(f"sqlite:///{path}")
-    upgrade(engine, "0003")
+    engine = _v3_store(path, 7)
     with engine.begin() as connection:
-        for i in range(7):
-            connection.exec_driver_sql(
-                "INSERT INTO predictions (model, version, ts, symbol, prediction, created_ns) "
-                f"VALUES ('old', '1', {i}, 'BTC', {i}, 0)"
-            )
         # killed after copying predictions and dropping the original, before the rename
         connection.exec_driver_sql(
             "CREATE TABLE _alembic_tmp_predictions AS SELECT * FROM predictions"
