@@ -4,28 +4,20 @@ from __future__ import annotations
 
 import pytest
 
+from ..pipeline.test_pipeline import small_spec as pipeline_spec
+
 
 def small_spec(folder, **overrides) -> dict:
-    spec = {
+    """The pipeline tests' small spec with one tuning trial and a monitoring store."""
+    settings = {
         "name": "life",
-        "seed": 11,
-        "data": {"sample": "BTCUSDT-1h", "start": "2026-01-15"},
-        "features": {"categories": ["momentum"]},
-        "labels": {"kind": "direction", "horizon": 4},
-        "validation": {"n_splits": 3, "holdout_fraction": 0.25},
-        "model": {"kind": "lightgbm", "params": {"n_estimators": 25}, "early_stopping_rounds": 5},
-        "tuning": {"n_trials": 1, "storage": f"sqlite:///{folder / 'optuna.db'}"},
-        "tracking": {
-            "uri": f"sqlite:///{folder / 'mlruns.db'}",
-            "artifact_root": str(folder / "mlartifacts"),
-            # 25 trees on three months are degenerate by design: these tests check the
-            # lifecycle's mechanics, not the models (a degenerate challenger: test_retrain)
-            "refuse_degenerate": False,
-        },
+        "tuning": {"n_trials": 1},
+        # 25 trees on three months are degenerate by design: these tests check the
+        # lifecycle's mechanics, not the models (a degenerate challenger: test_retrain)
+        "tracking": {"refuse_degenerate": False},
         "monitoring": {"db_url": f"sqlite:///{folder / 'monitor.db'}"},
     }
-    spec.update(overrides)
-    return spec
+    return pipeline_spec(folder, **(settings | overrides))
 
 
 @pytest.fixture(scope="session")
