@@ -581,13 +581,15 @@ class OnlineFeatures:
             history = self._history.window()
             columns, _ = compute_plan(_with_index(history), sub, self._nan_spec, np.float64)
             base[positions] = [columns[c][-1] for c in names]
-        base = base[:-1].astype(self._dtype)
+        base = base[:-1].astype(self._dtype, copy=False)  # a fresh vector every bar
         self._base_ = base
-        lagged = [
-            self._recent[-lag][source] if lag <= len(self._recent) else NAN
-            for source, lag in self._lags
-        ]
-        values = np.concatenate([base, np.asarray(lagged, dtype=self._dtype)])[self._order]
+        if self._lags:
+            lagged = [
+                self._recent[-lag][source] if lag <= len(self._recent) else NAN
+                for source, lag in self._lags
+            ]
+            base = np.concatenate([base, np.asarray(lagged, dtype=self._dtype)])
+        values = base[self._order]
         values[~np.isfinite(values)] = np.nan
         if self._one_hot is not None:
             values = np.concatenate([values, self._one_hot])
