@@ -1,5 +1,5 @@
 """Kyle's lambda and the Roll spread are served by states that carry the batch path's own
-cumulative sums (trademl.features._running.PrefixSums), so they give the batch values bit
+cumulative sums (trademl.features._running.PrefixSum), so they give the batch values bit
 for bit, also where the batch formula is fragile: a covariance within rounding of 0 under
 Roll's square root, a flow variance of 1e18 from a volume spike, windows without flow."""
 
@@ -16,7 +16,7 @@ from trademl.features import registry
 from trademl.features._bars import Bars, bars_from_frame
 from trademl.features._registry import SUM_TOLERANCE
 from trademl.features._rolling import rolling_sum
-from trademl.features._running import PrefixSums
+from trademl.features._running import PrefixSum
 
 MICRO = [("roll", {"window": 20}), ("kyle_lambda", {"window": 20}), ("roll", {"window": 3}),
          ("kyle_lambda", {"window": 2})]  # fmt: skip
@@ -112,11 +112,8 @@ def test_prefix_sums_are_rolling_sum():
     values[0] = -0.0  # np.cumsum keeps a leading -0.0
     want = rolling_sum(values, 10)
     for split in (0, 1, 9, 10, 11, 150):
-        sums = PrefixSums(10, 1)
-        sums.seed([values[:split]])
-        got = [np.nan if sums.window_sums() is None else sums.window_sums()[0]]
-        for value in values[split:]:
-            pushed = sums.push((float(value),))
-            got.append(np.nan if pushed is None else pushed[0])
+        sums = PrefixSum(10)
+        got = [sums.seed(values[:split])]
+        got += [sums.push(float(value)) for value in values[split:]]
         expected = want[split - 1 :] if split else np.concatenate(([np.nan], want))
         np.testing.assert_array_equal(got, expected, err_msg=f"split {split}")

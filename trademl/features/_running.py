@@ -446,51 +446,46 @@ class CorwinSchultzState(_BarState):
 
 
 # ---- rolling_sum's own arithmetic, carried: bit-identical to the batch path -------------
-class PrefixSums:
-    """``rolling_sum``'s arithmetic carried bar by bar: the running totals of its columns,
-    added in the order ``np.cumsum`` adds them from the first row they exist, and the totals
-    of the last ``window + 1`` rows; a window's sum is the newest total minus the one
-    ``window`` rows before, the subtraction ``rolling_sum`` makes. So it is the batch
-    value bit for bit, the batch path's own rounding included (which grows with the
-    series' length: where a formula cancels, as a covariance near 0 does, no other sum
-    can hold a tight tolerance against it). ``seed`` takes a history's rows at once."""
+class PrefixSum:
+    """``rolling_sum``'s arithmetic carried bar by bar for one column: the running total,
+    added in the order ``np.cumsum`` adds from the first row, and the totals of the last
+    ``window + 1`` rows; a window's sum is the newest total minus the one ``window`` rows
+    before, the subtraction ``rolling_sum`` makes. So it is the batch value bit for bit,
+    the batch path's own rounding included (which grows with the series' length: where a
+    formula cancels, as a covariance near 0 does, no other sum can hold a tight tolerance
+    against it). ``seed`` takes a history's rows at once (np.cumsum over them)."""
 
-    def __init__(self, window: int, width: int):
+    __slots__ = ("window", "total", "past")
+
+    def __init__(self, window: int):
         self.window = window
-        self.width = width
-        self.totals: tuple[float, ...] | None = None  # None until the first row
-        # rolling_sum's csum: an exact 0.0 first, then np.cumsum (whose first total is the
-        # first row itself: 0.0 + -0.0 would be +0.0)
-        self.past: deque[tuple[float, ...]] = deque([(0.0,) * width], maxlen=window + 1)
+        # -0.0 + x is x for every x (-0.0 too): the first total is the first row, as in
+        # np.cumsum; rolling_sum's csum starts from an exact 0.0
+        self.total = -0.0
+        self.past: deque[float] = deque([0.0], maxlen=window + 1)
 
-    def seed(self, columns: list[np.ndarray]) -> None:
-        """The state after these rows (one array per column): np.cumsum over them."""
-        n = len(columns[0])
-        if n == 0:
-            return
-        totals = [np.cumsum(c) for c in columns]
-        start = n - self.window - 1  # the total window rows before the newest
+    def seed(self, values: np.ndarray) -> float:
+        """The state after these rows; returns the last window's sum (NaN if not full)."""
+        if len(values) == 0:
+            return self.sum()
+        totals = np.cumsum(values)
+        start = len(values) - self.window - 1  # the total `window` rows before the last
         if start >= 0:  # else the leading 0.0 is still in the window
             self.past.clear()
-        for k in range(max(start, 0), n):
-            self.past.append(tuple([float(t[k]) for t in totals]))
-        self.totals = self.past[-1]
+        self.past.extend(totals[max(start, 0) :].tolist())
+        self.total = self.past[-1]
+        return self.sum()
 
-    def push(self, row: tuple[float, ...]) -> list[float] | None:
-        """Add a row; the window's sums once it is full, else None."""
-        totals = self.totals
-        totals = self.totals = (
-            row if totals is None else tuple([t + x for t, x in zip(totals, row, strict=True)])
-        )
-        self.past.append(totals)
-        return self.window_sums()
-
-    def window_sums(self) -> list[float] | None:
-        """The sums over the last ``window`` rows, or None before there are that many."""
+    def push(self, value: float) -> float:
+        """Add a row; the window's sum once it is full, else NaN."""
+        total = self.total = self.total + value
         past = self.past
-        if len(past) <= self.window:
-            return None
-        return [t - old for t, old in zip(past[-1], past[0], strict=True)]
+        past.append(total)
+        return total - past[0] if len(past) > self.window else NAN
+
+    def sum(self) -> float:
+        past = self.past
+        return past[-1] - past[0] if len(past) > self.window else NAN
 
 
 def _log(value: Any) -> float:
@@ -513,26 +508,27 @@ class KyleLambdaState:
 
     def __init__(self, window: int):
         self.window = window
-        self.sums = PrefixSums(window, 4)
+        self._reset()
+
+    def _reset(self) -> None:
+        self.sums = tuple(PrefixSum(self.window) for _ in range(4))
         self.prev_log_close: float | None = None
 
     def open(self, history: Bars) -> tuple[float, ...]:
-        self.sums = PrefixSums(self.window, 4)
+        self._reset()
         close, volume = history.columns["close"], history.columns["volume"]
-        self.prev_log_close = None
         if len(close) == 0:
             return (NAN,)
         log_close = np.log(close)
         self.prev_log_close = float(log_close[-1])
         r = log_close[1:] - log_close[:-1]
         signed = np.sign(r) * close[1:] * volume[1:]
-        self.sums.seed([r, signed, r * signed, signed * signed])
-        sums = self.sums.window_sums()
-        return (NAN,) if sums is None else (self._value(sums),)
+        columns = (r, signed, r * signed, signed * signed)
+        return self._value(*(s.seed(c) for s, c in zip(self.sums, columns, strict=True)))
 
-    def _value(self, sums: list[float]) -> float:
-        sr, sf, srf, sff = sums
-        return _divide(_cov(srf, sr, sf, self.window), _cov(sff, sf, sf, self.window))
+    def _value(self, sr: float, sf: float, srf: float, sff: float) -> tuple[float, ...]:
+        w = self.window
+        return (_divide(_cov(srf, sr, sf, w), _cov(sff, sf, sf, w)),)
 
     def update(self, window: Bars, bar: Mapping[str, Any]) -> tuple[float, ...]:
         log_close = _log(bar["close"])
@@ -540,18 +536,19 @@ class KyleLambdaState:
         if prev is None:
             return (NAN,)
         r = log_close - prev
-        sign = 1.0 if r > 0 else -1.0 if r < 0 else 0.0  # np.sign (r == 0 gives 0)
+        sign = 1.0 if r > 0 else -1.0 if r < 0 else 0.0  # np.sign
         signed = sign * float(bar["close"]) * float(bar["volume"])
-        sums = self.sums.push((r, signed, r * signed, signed * signed))
-        return (NAN,) if sums is None else (self._value(sums),)
+        sr, sf, srf, sff = self.sums
+        return self._value(sr.push(r), sf.push(signed), srf.push(r * signed),
+                           sff.push(signed * signed))  # fmt: skip
 
 
 class RollState:
     """2 sqrt(max(-cov(r_t, r_t-1), 0)) from the rolling sums ``roll`` takes: of r (from the
-    first return), of r_t x r_t-1 (from the second); the sum of r_t-1 is the one of r a bar
-    earlier (the same cumulative sums, one row later). Bit-identical, so also where the
-    covariance is within rounding of 0 (where the square root would turn any other sum's
-    1e-19 into a spread of 1e-9)."""
+    first return) and of r_t x r_t-1 (from the second); the sum of r_t-1 is the one of r a
+    bar earlier (the same cumulative sums, one row later). Bit-identical, so also where the
+    covariance is within rounding of 0 (where the square root turns any other sum's 1e-20
+    into a spread of 1e-11)."""
 
     need = 1
     opened = True
@@ -561,8 +558,8 @@ class RollState:
         self._reset()
 
     def _reset(self) -> None:
-        self.returns = PrefixSums(self.window, 1)
-        self.products = PrefixSums(self.window, 1)
+        self.returns = PrefixSum(self.window)
+        self.products = PrefixSum(self.window)
         self.prev_log_close: float | None = None
         self.prev_r: float | None = None
         self.prev_sum = NAN  # the sum of r over the window ending a bar ago
@@ -578,24 +575,13 @@ class RollState:
         if len(r) == 0:
             return (NAN,)
         self.prev_r = float(r[-1])
-        w = self.window
-        if len(r) > w:  # the window of r ending a bar ago: the same cumsum, one row shorter
-            self.returns.seed([r[:-1]])
-            self.prev_sum = self._window_sum(self.returns)
-        self.returns = PrefixSums(w, 1)
-        self.returns.seed([r])
-        self.products.seed([r[1:] * r[:-1]])
-        return self._value(self._window_sum(self.returns), self._window_sum(self.products))
-
-    @staticmethod
-    def _window_sum(sums: PrefixSums) -> float:
-        window = sums.window_sums()
-        return NAN if window is None else window[0]
+        # the window ending a bar ago: the same cumulative sums, one row shorter
+        self.prev_sum = PrefixSum(self.window).seed(r[:-1])
+        return self._value(self.returns.seed(r), self.products.seed(r[1:] * r[:-1]))
 
     def _value(self, sx: float, sxy: float) -> tuple[float, ...]:
         sy, self.prev_sum = self.prev_sum, sx
-        if sxy != sxy or sy != sy:
-            return (NAN,)
+        # NaN (a window not full yet) stays NaN through max and sqrt, as np.maximum's
         return (2.0 * math.sqrt(max(-_cov(sxy, sx, sy, self.window), 0.0)),)
 
     def update(self, window: Bars, bar: Mapping[str, Any]) -> tuple[float, ...]:
@@ -605,10 +591,8 @@ class RollState:
             return (NAN,)
         r = log_close - prev
         prev_r, self.prev_r = self.prev_r, r
-        sx = self.returns.push((r,))
-        sx = NAN if sx is None else sx[0]
+        sx = self.returns.push(r)
         if prev_r is None:
             self.prev_sum = sx
             return (NAN,)
-        sxy = self.products.push((r * prev_r,))
-        return self._value(sx, NAN if sxy is None else sxy[0])
+        return self._value(sx, self.products.push(r * prev_r))
