@@ -305,6 +305,42 @@ class RollingExtreme:
         return self.count >= self.window
 
 
+class WindowExtremes:
+    """The largest (or smallest) of the last ``p`` values for several ``p`` at once: one
+    monotonic deque for the longest window; a shorter window's extreme is the first value
+    kept inside it (every value of that window left out was dropped for a later one, also
+    inside, at least as large). Exact, as a max/min is whatever the order."""
+
+    def __init__(self, periods: tuple[int, ...], largest: bool):
+        self.periods = periods
+        self.longest = max(periods)
+        self.largest = largest
+        self.kept: deque[tuple[int, float]] = deque()  # (position, value), extreme first
+        self.count = 0
+
+    def push(self, value: float) -> list[float]:
+        """Take a value; the extremes of the windows ending at it, in ``periods`` order."""
+        kept, position = self.kept, self.count
+        self.count += 1
+        if self.largest:
+            while kept and kept[-1][1] <= value:
+                kept.pop()
+        else:
+            while kept and kept[-1][1] >= value:
+                kept.pop()
+        kept.append((position, value))
+        if kept[0][0] <= position - self.longest:
+            kept.popleft()
+        extremes = []
+        for period in self.periods:
+            oldest = position - period  # the positions after it are in the window
+            for at, kept_value in kept:
+                if at > oldest:
+                    extremes.append(kept_value)
+                    break
+        return extremes
+
+
 class _WindowState(ReplayedState):
     """``seen`` counts every bar, the replayed ones included (the warm-up NaNs depend on it)."""
 
@@ -348,24 +384,31 @@ class IchimokuState(_WindowState):
 
     def _reset(self) -> None:
         self.seen = 0
-        self.highs = [RollingExtreme(p, largest=True) for p in self.periods]
-        self.lows = [RollingExtreme(p, largest=False) for p in self.periods]
+        self.highs = WindowExtremes(self.periods, largest=True)
+        self.lows = WindowExtremes(self.periods, largest=False)
         # (senkou_a, senkou_b, close) of the last kijun + 1 bars: the ones plotted now
         self.plotted: deque[tuple[float, float, float]] = deque(maxlen=self.kijun + 1)
 
     def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
         self.seen += 1
         high, low, close = float(bar["high"]), float(bar["low"]), float(bar["close"])
-        tenkan, kijun, senkou = (
-            (h.push(high) + m.push(low)) / 2.0 for h, m in zip(self.highs, self.lows, strict=True)
-        )
-        self.plotted.append(((tenkan + kijun) / 2.0, senkou, close))
+        (top_t, top_k, top_s), (bottom_t, bottom_k, bottom_s) = (
+            self.highs.push(high), self.lows.push(low))  # fmt: skip
+        tenkan, kijun = (top_t + bottom_t) / 2.0, (top_k + bottom_k) / 2.0
+        plotted = self.plotted
+        plotted.append(((tenkan + kijun) / 2.0, (top_s + bottom_s) / 2.0, close))
         if self.seen < self.warm:
             return (NAN,) * 6
-        senkou_a, senkou_b, chikou = self.plotted[0]
+        senkou_a, senkou_b, chikou = plotted[0]
         # np.fmax / np.fmin: the spans are finite here (past the warm-up)
-        above = max(close - max(senkou_a, senkou_b), 0.0)
-        below = min(close - min(senkou_a, senkou_b), 0.0)
+        if senkou_a >= senkou_b:
+            cloud_top, cloud_bottom = senkou_a, senkou_b
+        else:
+            cloud_top, cloud_bottom = senkou_b, senkou_a
+        above = close - cloud_top
+        below = close - cloud_bottom
+        above = above if above > 0.0 else 0.0  # np.maximum(x, 0.0) and np.minimum(x, 0.0)
+        below = below if below < 0.0 else 0.0
         return tenkan, kijun, senkou_a, senkou_b, chikou, (above + below) / close
 
 
