@@ -20,6 +20,17 @@ from trademl.features._running import PrefixSum
 
 MICRO = [("roll", {"window": 20}), ("kyle_lambda", {"window": 20}), ("roll", {"window": 3}),
          ("kyle_lambda", {"window": 2})]  # fmt: skip
+# the window states made cheaper: bit-identical still (volpct: its declared tolerance is
+# 1e-9, its state now carries the batch sums and is exact), or within their tolerance
+EXACT = [
+    ("volpct", {"window": 20, "lookback": 100}),
+    ("vprofile", {"window": 50, "bins": 24}),
+    ("vprofile", {"window": 5, "bins": 7}),
+    ("ichimoku", {"tenkan": 9, "kijun": 26, "senkou": 52}),
+    ("ichimoku", {"tenkan": 3, "kijun": 2, "senkou": 5}),
+    ("swing", {"order": 5}),
+]
+WITHIN = [("corwin_schultz", {"window": 20}), ("yang_zhang", {"window": 20})]
 
 
 def _awkward_candles() -> pd.DataFrame:
@@ -57,18 +68,33 @@ def _stream(state, bars: Bars, start: int) -> np.ndarray:
     return np.array(rows)
 
 
-@pytest.mark.parametrize(("name", "params"), MICRO)
+@pytest.mark.parametrize(("name", "params"), MICRO + EXACT)
 @pytest.mark.parametrize("warm", [1, 2, "filled", 400])
 def test_state_streams_bit_identical(bars, name, params, warm):
     """Opened on one bar, two, the bars that just fill the first window, or 400 bars, then
     streamed: the batch values exactly, NaNs of the warm-up included."""
     feature = registry()[name]
-    assert feature.online.mode == "exact"
-    want = feature.run(bars, params)[0]
+    batch = feature.run(bars, params)
     start = feature.warmup_bars(params) + 1 if warm == "filled" else warm
-    got = _stream(feature.online.state(**params), bars, start)[:, 0]
-    np.testing.assert_array_equal(got, want[start - 1 :], err_msg=f"{name} opened at {start}")
-    assert np.isfinite(got[-300:]).all()
+    got = _stream(feature.online.state(**params), bars, start)
+    for j, want in enumerate(batch):
+        np.testing.assert_array_equal(got[:, j], want[start - 1 :], err_msg=f"{name}[{j}] @{start}")
+    assert np.isfinite(got[-200:]).all()
+
+
+@pytest.mark.parametrize(("name", "params"), WITHIN)
+@pytest.mark.parametrize("warm", [1, "filled", 400])
+def test_state_streams_within_its_tolerance(bars, name, params, warm):
+    feature = registry()[name]
+    batch = feature.run(bars, params)
+    start = feature.warmup_bars(params) + 1 if warm == "filled" else warm
+    got = _stream(feature.online.state(**params), bars, start)
+    for j, want in enumerate(batch):
+        want = want[start - 1 :]
+        assert np.array_equal(np.isnan(got[:, j]), np.isnan(want)), f"{name}[{j}]: NaN differs"
+        scale = np.nanmedian(np.abs(want))
+        relative = np.abs(got[:, j] - want) / np.maximum(np.abs(want), scale)
+        assert np.nanmax(relative) <= feature.online.tolerance, f"{name}[{j}] @{start}"
 
 
 def test_the_awkward_bars_are_in_the_stream(bars):

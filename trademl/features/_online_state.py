@@ -378,8 +378,8 @@ class IchimokuState(_WindowState):
     def __init__(self, tenkan: int, kijun: int, senkou: int):
         self.periods = (tenkan, kijun, senkou)
         self.kijun = kijun
-        self.span = senkou + kijun
-        self.warm = senkou + kijun  # the tail recompute's warm-up: NaN before
+        self.warm = max(self.periods) + kijun  # every output has a value from this bar on
+        self.span = self.warm
         self._reset()
 
     def _reset(self) -> None:
@@ -394,11 +394,12 @@ class IchimokuState(_WindowState):
         high, low, close = float(bar["high"]), float(bar["low"]), float(bar["close"])
         (top_t, top_k, top_s), (bottom_t, bottom_k, bottom_s) = (
             self.highs.push(high), self.lows.push(low))  # fmt: skip
-        tenkan, kijun = (top_t + bottom_t) / 2.0, (top_k + bottom_k) / 2.0
-        plotted = self.plotted
-        plotted.append(((tenkan + kijun) / 2.0, (top_s + bottom_s) / 2.0, close))
+        tenkan, kijun, senkou = (top_t + bottom_t) / 2.0, (top_k + bottom_k) / 2.0, (
+            top_s + bottom_s) / 2.0  # fmt: skip
         if self.seen < self.warm:
-            return (NAN,) * 6
+            return self._warming(tenkan, kijun, senkou, close)
+        plotted = self.plotted
+        plotted.append(((tenkan + kijun) / 2.0, senkou, close))
         senkou_a, senkou_b, chikou = plotted[0]
         # np.fmax / np.fmin: the spans are finite here (past the warm-up)
         if senkou_a >= senkou_b:
@@ -409,6 +410,27 @@ class IchimokuState(_WindowState):
         below = close - cloud_bottom
         above = above if above > 0.0 else 0.0  # np.maximum(x, 0.0) and np.minimum(x, 0.0)
         below = below if below < 0.0 else 0.0
+        return tenkan, kijun, senkou_a, senkou_b, chikou, (above + below) / close
+
+    def _warming(
+        self, tenkan: float, kijun: float, senkou: float, close: float
+    ) -> tuple[float, ...]:
+        """The batch values while some window is short: NaN where talib.MAX/MIN is, the
+        cloud from np.fmax/np.fmin (the one span there is) and NaN without senkou_b."""
+        seen, (p_tenkan, p_kijun, p_senkou) = self.seen, self.periods
+        tenkan = tenkan if seen >= p_tenkan else NAN
+        kijun = kijun if seen >= p_kijun else NAN
+        senkou = senkou if seen >= p_senkou else NAN
+        plotted = self.plotted
+        plotted.append(((tenkan + kijun) / 2.0, senkou, close))
+        if len(plotted) <= self.kijun:
+            return tenkan, kijun, NAN, NAN, NAN, NAN
+        senkou_a, senkou_b, chikou = plotted[0]
+        if senkou_b != senkou_b:
+            return tenkan, kijun, senkou_a, senkou_b, chikou, NAN
+        spans = [senkou_b] if senkou_a != senkou_a else [senkou_a, senkou_b]
+        above = max(close - max(spans), 0.0)
+        below = min(close - min(spans), 0.0)
         return tenkan, kijun, senkou_a, senkou_b, chikou, (above + below) / close
 
 

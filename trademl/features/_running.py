@@ -14,6 +14,7 @@ code, so a warm-up and a stream of the same bars carry the same terms.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import deque
 from collections.abc import Mapping
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from trademl.features._bars import Bars
+from trademl.features._rolling import rolling_std
 
 __all__ = [
     "CmfState",
@@ -189,32 +191,6 @@ class VolRatioState(_ReturnsState):
         if not (short.full and long.full):
             return (NAN,)
         return (_divide(_std(short.sums, short.window), _std(long.sums, long.window)),)
-
-
-class VolPctState(_ReturnsState):
-    """The return std's rank among its last ``lookback`` values (``rolling_rank_pct``)."""
-
-    def __init__(self, window: int, lookback: int):
-        super().__init__(window)
-        self.lookback = lookback
-        self.span = window + lookback
-        self._reset()
-
-    def _reset(self) -> None:
-        super()._reset()
-        self.stds: deque[float] = deque(maxlen=getattr(self, "lookback", 1))
-
-    def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
-        self._push(bar)
-        (sums,) = self.sums
-        if not sums.full:
-            return (NAN,)
-        current = _std(sums.sums, sums.window)
-        stds = self.stds
-        stds.append(current)
-        if len(stds) < self.lookback:
-            return (NAN,)
-        return (sum(1 for s in stds if s <= current) / self.lookback,)
 
 
 class _RangeState(_BarState):
@@ -596,3 +572,63 @@ class RollState:
             self.prev_sum = sx
             return (NAN,)
         return self._value(sx, self.products.push(r * prev_r))
+
+
+class VolPctState:
+    """The return std's rank among its last ``lookback`` values (``rolling_rank_pct``):
+    the std from the batch path's own cumulative sums of r and r^2 (``PrefixSum``), so the
+    same number bit for bit. A std 1e-13 off would move the rank by 1 / lookback wherever
+    two stds of the lookback are that close (a flat stretch gives many equal ones); the
+    earlier stds are kept sorted, so the rank is one bisection."""
+
+    need = 1
+    opened = True
+
+    def __init__(self, window: int, lookback: int):
+        self.window = window
+        self.lookback = lookback
+        self._reset()
+
+    def _reset(self) -> None:
+        self.sums = PrefixSum(self.window)
+        self.squares = PrefixSum(self.window)
+        self.prev_log_close: float | None = None
+        self.stds: deque[float] = deque()  # the last `lookback` stds (none NaN), in order
+        self.ranked: list[float] = []  # the same, sorted
+
+    def open(self, history: Bars) -> tuple[float, ...]:
+        self._reset()
+        close = history.columns["close"]
+        if len(close) == 0:
+            return (NAN,)
+        r = history.logret()
+        self.prev_log_close = float(np.log(close[-1]))
+        self.sums.seed(r[1:])
+        self.squares.seed(r[1:] * r[1:])
+        stds = rolling_std(r, self.window)[-self.lookback :].tolist()
+        self.stds.extend(s for s in stds if s == s)
+        self.ranked = sorted(self.stds)
+        return (self._rank(stds[-1]) if stds else NAN,)
+
+    def _rank(self, current: float) -> float:
+        if len(self.stds) < self.lookback:
+            return NAN
+        return bisect.bisect_right(self.ranked, current) / self.lookback
+
+    def update(self, window: Bars, bar: Mapping[str, Any]) -> tuple[float, ...]:
+        log_close = _log(bar["close"])
+        prev, self.prev_log_close = self.prev_log_close, log_close
+        if prev is None:
+            return (NAN,)
+        r = log_close - prev
+        s1, s2 = self.sums.push(r), self.squares.push(r * r)
+        if s1 != s1:  # the first window is not full yet
+            return (NAN,)
+        # rolling_std: sqrt(max((sum x^2 - sum x sum x / n) / (n - 1), 0))
+        current = math.sqrt(max(_cov(s2, s1, s1, self.window), 0.0))
+        stds, ranked = self.stds, self.ranked
+        if len(stds) == self.lookback:
+            del ranked[bisect.bisect_left(ranked, stds.popleft())]
+        stds.append(current)
+        bisect.insort(ranked, current)
+        return (self._rank(current),)
