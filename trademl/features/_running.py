@@ -10,6 +10,12 @@ agree within ``SUM_TOLERANCE``, like the window recompute they replace.
 
 ``open(history)`` rebuilds the state from the history's last bars with the same per-bar
 code, so a warm-up and a stream of the same bars carry the same terms.
+
+Where no tolerance would hold (Roll's square root of a covariance near 0, Kyle's division
+by a variance the batch path's cumulative sums round by an amount that grows with the
+series, a percentile rank that a 1e-13 tie flips), the state carries the batch path's own
+cumulative sums instead (``PrefixSum``: ``np.cumsum``'s additions from the history's first
+bar, numpy's log) and gives the batch values bit for bit.
 """
 
 from __future__ import annotations
@@ -28,9 +34,12 @@ from trademl.features._rolling import rolling_std
 __all__ = [
     "CmfState",
     "GarmanKlassState",
+    "KyleLambdaState",
     "ParkinsonState",
+    "PrefixSum",
     "RetStdState",
     "RogersSatchellState",
+    "RollState",
     "TrailingSums",
     "VolPctState",
     "VolRatioState",
@@ -65,7 +74,7 @@ class TrailingSums:
         return len(self.terms) == self.window
 
     def push(self, row: tuple[float, ...]) -> list[float]:
-        terms, sums, zeros_with = self.terms, self.sums, self.zeros_with
+        terms, zeros_with = self.terms, self.zeros_with
         terms.append(row)
         if zeros_with is not None and row[zeros_with] != 0.0:
             self.nonzero += 1
@@ -73,17 +82,16 @@ class TrailingSums:
             old = terms.popleft()
             if zeros_with is not None and old[zeros_with] != 0.0:
                 self.nonzero -= 1
-            for i in range(self.width):
-                sums[i] += row[i] - old[i]
+            sums = [s + (x - o) for s, x, o in zip(self.sums, row, old, strict=True)]
         else:
-            for i in range(self.width):
-                sums[i] += row[i]
+            sums = [s + x for s, x in zip(self.sums, row, strict=True)]
         self.since_exact += 1
         if zeros_with is not None and self.nonzero == 0:
-            self.sums = sums = [0.0] * self.width
+            sums = [0.0] * self.width
         if self.since_exact >= self.window:
             self.since_exact = 0
-            self.sums = sums = [math.fsum(column) for column in zip(*terms, strict=True)]
+            sums = [math.fsum(column) for column in zip(*terms, strict=True)]
+        self.sums = sums
         return sums
 
 
@@ -258,9 +266,9 @@ class YangZhangState(_BarState):
         self.sums = TrailingSums(self.window, 5)
 
     def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
-        log_o, log_h, log_l, log_c = (
-            math.log(float(bar[k])) for k in ("open", "high", "low", "close")
-        )
+        log = math.log
+        log_o, log_h = log(float(bar["open"])), log(float(bar["high"]))
+        log_l, log_c = log(float(bar["low"])), log(float(bar["close"]))
         prev, self.prev_log_close = self.prev_log_close, log_c
         if prev is None:
             return (NAN,)
@@ -416,7 +424,8 @@ class CorwinSchultzState(_BarState):
         beta = log_hl**2 + prev[2] ** 2
         gamma = math.log(max(high, prev[0]) / min(low, prev[1])) ** 2
         alpha = (math.sqrt(2.0 * beta) - math.sqrt(beta)) / CS_DENOM - math.sqrt(gamma / CS_DENOM)
-        spread = 2.0 * (math.exp(alpha) - 1.0) / (1.0 + math.exp(alpha))
+        growth = math.exp(alpha)
+        spread = 2.0 * (growth - 1.0) / (1.0 + growth)
         sums = self.sums.push((max(spread, 0.0),))
         return (sums[0] / self.window if self.sums.full else NAN,)
 

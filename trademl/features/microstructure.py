@@ -55,6 +55,16 @@ def _bipower_last(bars: Any, window: int) -> tuple[float, float, float]:
     return rv, bv, jump
 
 
+# Roll and Kyle are served bit-identical: their states carry the batch path's own cumulative
+# sums (see PrefixSum), because no other sum holds a tolerance against these two formulas.
+# Roll takes sqrt(max(-cov, 0)): the batch covariance is up to 2e-19 off exact sums on the
+# sample, and where the covariance is within that of 0, two roundings give spreads up to
+# 2 sqrt(2e-19) ~ 9e-10 apart, 5e-7 of the column's median 1.7e-3: no relative tolerance
+# holds near a square root's 0 (tests/features/test_running_micro.py builds such bars).
+# Kyle divides by the variance of flows of 1e8-1e9, whose squares the batch path sums
+# cumulatively over the whole series: its own rounding is eps x (bars so far / window) x the
+# cancellation in sum f^2 - (sum f)^2 / n, 3e-11 on the 17,530-bar sample, and it grows
+# with the series' length: a window sum would drift from it past 1e-9 some 30x longer.
 @feature("roll", category="microstructure", params=WINDOW, warmup=lambda window: window + 1,
          online=Online("exact", state=RollState))  # fmt: skip
 def roll(bars: Any, window: int) -> np.ndarray:
