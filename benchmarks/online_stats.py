@@ -60,7 +60,9 @@ def main() -> None:
     states = [feature.online.state(**params) for _, feature, params in cases]
     for state in states:
         state.open(opened)
-    lasts = [(feature.online.last, feature.online.tail_bars(params)) for _, feature, params in cases]
+    lasts = [
+        (feature.online.last, feature.online.tail_bars(params)) for _, feature, params in cases
+    ]
     needs = sorted({need for _, need in lasts})
 
     n = args.bars

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from trademl.features._bars import Bars
-from trademl.features._running import NAN, ReplayedState, TrailingSums, _divide
+from trademl.features._running import NAN, ReplayedState, _divide
 
 __all__ = [
     "AutocorrState",
@@ -330,9 +330,9 @@ class ZScoreState(_CloseState):
 class AutocorrState(_ReturnState):
     """Correlation of r_t with r_t-lag over the window: the batch path's running sums of
     both, their squares and products (``rolling_cov`` / ``rolling_std``), within
-    ``SUM_TOLERANCE``. Counts of non-zero returns on each side keep a window of zero
-    returns (flat bars) at the batch value, 0 / 0 = NaN, not the running sums' leftover
-    rounding."""
+    ``SUM_TOLERANCE``; added up again exactly every ``window`` bars, as ``TrailingSums``.
+    Counts of non-zero returns on each side keep a window of zero returns (flat bars) at
+    the batch value, 0 / 0 = NaN, not the running sums' leftover rounding."""
 
     def __init__(self, window: int, lag: int):
         self.window = window
@@ -342,18 +342,48 @@ class AutocorrState(_ReturnState):
 
     def _reset_returns(self) -> None:
         self.recent: deque[float] = deque(maxlen=self.lag + 1)
-        self.sums = TrailingSums(self.window, 7)
+        self.pairs: deque[tuple[float, float]] = deque()
+        self.sums = [0.0] * 5  # x, x^2, y, y^2, xy (x = r_t, y = r_t-lag)
+        self.nonzero = [0, 0]  # returns in the window that are not 0: x, y
+        self.since_exact = 0
 
-    def _return(self, r: float) -> tuple[float, ...]:
+    def _return(self, x: float) -> tuple[float, ...]:
         recent = self.recent
-        recent.append(r)
+        recent.append(x)
         if len(recent) <= self.lag:
             return (NAN,)
-        x, y = r, recent[0]
-        s = self.sums.push((x, x * x, y, y * y, x * y, float(x != 0.0), float(y != 0.0)))
-        if not self.sums.full:
-            return (NAN,)
-        if s[5] == 0.0 or s[6] == 0.0:
+        y = recent[0]
+        pairs, s, nonzero = self.pairs, self.sums, self.nonzero
+        pairs.append((x, y))
+        nonzero[0] += x != 0.0
+        nonzero[1] += y != 0.0
+        if len(pairs) > self.window:
+            ox, oy = pairs.popleft()
+            nonzero[0] -= ox != 0.0
+            nonzero[1] -= oy != 0.0
+            s[0] += x - ox
+            s[1] += x * x - ox * ox
+            s[2] += y - oy
+            s[3] += y * y - oy * oy
+            s[4] += x * y - ox * oy
+        else:
+            s[0] += x
+            s[1] += x * x
+            s[2] += y
+            s[3] += y * y
+            s[4] += x * y
+        self.since_exact += 1
+        if self.since_exact >= self.window:
+            self.since_exact = 0
+            fsum = math.fsum
+            s[:] = [
+                fsum([p[0] for p in pairs]),
+                fsum([p[0] * p[0] for p in pairs]),
+                fsum([p[1] for p in pairs]),
+                fsum([p[1] * p[1] for p in pairs]),
+                fsum([p[0] * p[1] for p in pairs]),
+            ]
+        if len(pairs) < self.window or not (nonzero[0] and nonzero[1]):
             return (NAN,)
         n = self.window
         cov = (s[4] - s[0] * s[2] / n) / (n - 1)
@@ -364,39 +394,77 @@ class AutocorrState(_ReturnState):
 
 class HurstState(_CloseState):
     """The aggregated-variance Hurst slope: per lag k the k-bar log returns' sums and
-    squares over the window (``TrailingSums``, exactly 0 over a flat stretch as the batch
-    path's), std -> log -> the weighted slope; one ring of log closes for every lag."""
+    squares over the window (the arithmetic of ``TrailingSums``: running, re-added
+    exactly every ``window`` bars, exactly 0 over a flat stretch as the batch path's),
+    std -> log -> the weighted slope.
+
+    One ring of log closes serves every lag: the k-bar return entering the window and the
+    one leaving it are differences of two of its logs (the same floats the batch path
+    subtracts). Every lag starts with the longest one, so all windows fill at the bar the
+    slope gets its first value, and one count says when to add them up again."""
 
     def __init__(self, window: int, lags: Sequence[int]):
         self.window = window
         self.lags = tuple(lags)
-        self.span = window + max(self.lags)
+        self.longest = max(self.lags)
+        self.span = window + self.longest
         x = np.log(np.array(self.lags, dtype=float))
         x_centred = x - x.mean()
-        self.weights = (x_centred / (x_centred**2).sum()).tolist()
+        weights = (x_centred / (x_centred**2).sum()).tolist()
+        self.lanes = list(zip(range(len(self.lags)), self.lags, weights, strict=True))
         self._reset()
 
     def _reset(self) -> None:
-        self.logs: deque[float] = deque(maxlen=max(self.lags) + 1)
-        self.sums = [TrailingSums(self.window, 2, zeros_with=0) for _ in self.lags]
+        k = len(self.lags)
+        # the window's k-bar returns and the longest lag's logs before them, and one more
+        self.logs: deque[float] = deque(maxlen=self.window + self.longest + 1)
+        self.s1, self.s2 = [0.0] * k, [0.0] * k
+        self.nonzero = [0] * k  # k-bar returns in the window that are not 0
+        self.since_exact = 0
 
     def _take(self, value: float) -> tuple[float, ...]:
         logs = self.logs
         logs.append(value)
-        have = len(logs) - 1
-        n = self.window
-        slope, full = 0.0, True
-        for lag, weight, sums in zip(self.lags, self.weights, self.sums, strict=True):
-            if lag > have:
-                full = False
-                continue
-            d = value - logs[-1 - lag]
-            s1, s2 = sums.push((d, d * d))
-            if not sums.full:
-                full = False
-                continue
-            std = math.sqrt(max((s2 - s1 * s1 / n) / (n - 1), 0.0))
-            slope += weight * (math.log(std) if std > 0.0 else -math.inf)
-        if not full or not math.isfinite(slope):
+        longest, n = self.longest, self.window
+        size = len(logs)
+        if size <= longest:
             return (NAN,)
-        return (slope,)
+        s1, s2, nonzero = self.s1, self.s2, self.nonzero
+        leaving = size == logs.maxlen  # the window was full: its oldest return leaves
+        base = logs[longest]  # the log closing the oldest return (when one leaves)
+        self.since_exact += 1
+        exact = self.since_exact >= n
+        filled = size >= n + longest
+        slope = 0.0
+        for j, lag, weight in self.lanes:
+            d = value - logs[-1 - lag]
+            a, b = s1[j], s2[j]
+            if leaving:
+                o = base - logs[longest - lag]
+                a += d - o
+                b += d * d - o * o
+                count = nonzero[j] + (d != 0.0) - (o != 0.0)
+            else:
+                a += d
+                b += d * d
+                count = nonzero[j] + (d != 0.0)
+            nonzero[j] = count
+            if not count:
+                a = b = 0.0
+            elif exact:
+                a, b = self._add_up(lag)
+            s1[j], s2[j] = a, b
+            if filled:
+                std = math.sqrt(max((b - a * a / n) / (n - 1), 0.0))
+                slope += weight * (math.log(std) if std > 0.0 else -math.inf)
+        if exact:
+            self.since_exact = 0
+        if not filled:
+            return (NAN,)
+        return (slope if math.isfinite(slope) else NAN,)
+
+    def _add_up(self, lag: int) -> tuple[float, float]:
+        """The sums of one lag's k-bar returns over the window, added up exactly."""
+        logs = list(self.logs)[-self.window - self.longest :]
+        diffs = [logs[i] - logs[i - lag] for i in range(self.longest, len(logs))]
+        return math.fsum(diffs), math.fsum([d * d for d in diffs])
