@@ -114,7 +114,9 @@ def _std(sums: list[float], window: int, first: int = 0) -> float:
 class ReplayedState:
     """A state the stream carries bar by bar: ``_step(bar)`` takes the bar's floats and
     returns the outputs at that bar; ``open`` rebuilds it from a history's last ``span``
-    bars with the same ``_step`` (``_rewind`` first sees where that replay starts)."""
+    bars with the same ``_step`` (``_rewind`` first sees where that replay starts), or,
+    for the states on ``PrefixSum``, from the whole history's cumulative sums at once.
+    Either way it reads no window of bars."""
 
     opened = True
     need = 1
@@ -484,12 +486,9 @@ def _cov(sxy: float, sx: float, sy: float, window: int) -> float:
     return (sxy - sx * sy / window) / (window - 1)
 
 
-class KyleLambdaState:
+class KyleLambdaState(ReplayedState):
     """cov(r, flow) / var(flow) from the rolling sums of r, the signed flow sign(r) x close
     x volume, r x flow and flow^2, as ``kyle_lambda`` takes them: bit-identical."""
-
-    need = 1
-    opened = True
 
     def __init__(self, window: int):
         self.window = window
@@ -515,7 +514,7 @@ class KyleLambdaState:
         w = self.window
         return (_divide(_cov(srf, sr, sf, w), _cov(sff, sf, sf, w)),)
 
-    def update(self, window: Bars, bar: Mapping[str, Any]) -> tuple[float, ...]:
+    def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
         log_close = _log(bar["close"])
         prev, self.prev_log_close = self.prev_log_close, log_close
         if prev is None:
@@ -528,15 +527,12 @@ class KyleLambdaState:
                            sff.push(signed * signed))  # fmt: skip
 
 
-class RollState:
+class RollState(ReplayedState):
     """2 sqrt(max(-cov(r_t, r_t-1), 0)) from the rolling sums ``roll`` takes: of r (from the
     first return) and of r_t x r_t-1 (from the second); the sum of r_t-1 is the one of r a
     bar earlier (the same cumulative sums, one row later). Bit-identical, so also where the
     covariance is within rounding of 0 (where the square root turns any other sum's 1e-20
     into a spread of 1e-11)."""
-
-    need = 1
-    opened = True
 
     def __init__(self, window: int):
         self.window = window
@@ -569,7 +565,7 @@ class RollState:
         # NaN (a window not full yet) stays NaN through max and sqrt, as np.maximum's
         return (2.0 * math.sqrt(max(-_cov(sxy, sx, sy, self.window), 0.0)),)
 
-    def update(self, window: Bars, bar: Mapping[str, Any]) -> tuple[float, ...]:
+    def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
         log_close = _log(bar["close"])
         prev, self.prev_log_close = self.prev_log_close, log_close
         if prev is None:
@@ -583,15 +579,12 @@ class RollState:
         return self._value(sx, self.products.push(r * prev_r))
 
 
-class VolPctState:
+class VolPctState(ReplayedState):
     """The return std's rank among its last ``lookback`` values (``rolling_rank_pct``):
     the std from the batch path's own cumulative sums of r and r^2 (``PrefixSum``), so the
     same number bit for bit. A std 1e-13 off would move the rank by 1 / lookback wherever
     two stds of the lookback are that close (a flat stretch gives many equal ones); the
     earlier stds are kept sorted, so the rank is one bisection."""
-
-    need = 1
-    opened = True
 
     def __init__(self, window: int, lookback: int):
         self.window = window
@@ -624,7 +617,7 @@ class VolPctState:
             return NAN
         return bisect.bisect_right(self.ranked, current) / self.lookback
 
-    def update(self, window: Bars, bar: Mapping[str, Any]) -> tuple[float, ...]:
+    def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
         log_close = _log(bar["close"])
         prev, self.prev_log_close = self.prev_log_close, log_close
         if prev is None:
