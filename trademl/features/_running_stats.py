@@ -175,10 +175,6 @@ class _CentredSums:
         self.run = 0
         self.newest = NAN
 
-    @property
-    def full(self) -> bool:
-        return len(self.values) == self.window
-
     def push(self, value: float) -> None:
         values = self.values
         values.append(value)
@@ -228,20 +224,6 @@ class _CentredSums:
             sums.append(math.fsum([a * a for a in d2]))
         self.sums = sums
 
-    def central(self) -> tuple[float, ...]:
-        """The mean of d and the central sums M2 (, M3, M4): sum((x - mean)^k)."""
-        n = float(self.window)
-        sums = self.sums
-        s1, s2 = sums[0], sums[1]
-        a = s1 / n
-        out = [a, s2 - s1 * a]
-        if self.order >= 3:
-            s3 = sums[2]
-            out.append(s3 - 3.0 * a * s2 + 2.0 * a * a * s1)
-            if self.order >= 4:
-                out.append(sums[3] - 4.0 * a * s3 + 6.0 * a * a * s2 - 3.0 * a * a * a * s1)
-        return tuple(out)
-
 
 class _MomentState(_ReturnState):
     """pandas' rolling skew / kurt of 1-bar log returns (pandas >= 3.1: a window of one
@@ -268,30 +250,41 @@ class _MomentState(_ReturnState):
     def _return(self, r: float) -> tuple[float, ...]:
         sums = self.sums
         sums.push(r)
-        if not sums.full or sums.run >= self.window:
+        if len(sums.values) < self.window or sums.run >= self.window:
             return (NAN,)
-        moments = sums.central()
-        if moments[1] <= 0.0:
-            return (NAN,)
-        return (self._value(*moments[1:]),)
+        return (self._value(sums.sums),)
 
-    def _value(self, *moments: float) -> float:
+    def _value(self, sums: list[float]) -> float:
         raise NotImplementedError
 
 
 class SkewState(_MomentState):
     order = 3
 
-    def _value(self, m2: float, m3: float) -> float:
-        n = self.n  # pandas' calc_skew, operation for operation
+    def _value(self, sums: list[float]) -> float:
+        n = self.n
+        s1, s2, s3 = sums
+        a = s1 / n
+        m2 = s2 - s1 * a  # the central sums: sum((d - a)^k) from the sums of d^k
+        if m2 <= 0.0:
+            return NAN
+        m3 = s3 - 3.0 * a * s2 + 2.0 * a * a * s1
+        # pandas' calc_skew, operation for operation
         return m3 / (m2 * math.sqrt(m2)) * (n * math.sqrt(n - 1.0) / (n - 2.0))
 
 
 class KurtState(_MomentState):
     order = 4
 
-    def _value(self, m2: float, m3: float, m4: float) -> float:
-        n = self.n  # pandas' calc_kurt, operation for operation
+    def _value(self, sums: list[float]) -> float:
+        n = self.n
+        s1, s2, s3, s4 = sums
+        a = s1 / n
+        m2 = s2 - s1 * a  # the central sums: sum((d - a)^k) from the sums of d^k
+        if m2 <= 0.0:
+            return NAN
+        m4 = s4 - 4.0 * a * s3 + 6.0 * a * a * s2 - 3.0 * a * a * a * s1
+        # pandas' calc_kurt, operation for operation
         inner = n * (n + 1.0) * (m4 / (m2 * m2)) - 3.0 * (n - 1.0)
         return (n - 1.0) / ((n - 2.0) * (n - 3.0)) * inner
 
@@ -318,12 +311,14 @@ class ZScoreState(_CloseState):
     def _take(self, value: float) -> tuple[float, ...]:
         sums = self.sums
         sums.push(value)
-        if not sums.full:
+        n = self.window
+        if len(sums.values) < n:
             return (NAN,)
-        if sums.run >= self.window:
+        if sums.run >= n:
             return (0.0,)
-        a, m2 = sums.central()
-        std = math.sqrt(max(m2 / (self.window - 1), 0.0))
+        s1, s2 = sums.sums
+        a = s1 / n
+        std = math.sqrt(max((s2 - s1 * a) / (n - 1), 0.0))
         return ((value - sums.centre - a) / std if std > 0 else 0.0,)
 
 
