@@ -109,6 +109,7 @@ def inprocess(
     """New bar -> online features -> prediction (A) against a batch recompute on a tail (B)."""
     from trademl.datasets import load_sample
     from trademl.serving import Predictor
+    from trademl.serving.predictor import settle_heap
 
     candles = load_sample("BTCUSDT-1h")
     if train_bars + bars > len(candles):
@@ -117,6 +118,7 @@ def inprocess(
     package, unservable = demo_package(candles, train_bars, chosen)
     predictor = Predictor(package)
     predictor.warm_up(SYMBOL, candles.iloc[:train_bars])
+    settle_heap()  # as the service does once its models are warm (both sides share it)
     stream = candles.iloc[train_bars : train_bars + bars]
     records = stream.to_dict("records")
     timings: dict[str, tuple[list[float], list[float]]] = {"A": ([], []), "B": ([], [])}
@@ -151,6 +153,7 @@ def inprocess(
             "left_out_unservable": unservable,
             "model": DEMO_MODEL,
             "order": "A B / B A alternating per bar",
+            "heap": "settled (gc.freeze) after the warm-up, as in `trademl serve`",
         },
         "online_on_bar": online_figures,
         "batch_on_tail": tail_figures,

@@ -305,6 +305,42 @@ class RollingExtreme:
         return self.count >= self.window
 
 
+class WindowExtremes:
+    """The largest (or smallest) of the last ``p`` values for several ``p`` at once: one
+    monotonic deque for the longest window; a shorter window's extreme is the first value
+    kept inside it (every value of that window left out was dropped for a later one, also
+    inside, at least as large). Exact, as a max/min is whatever the order."""
+
+    def __init__(self, periods: tuple[int, ...], largest: bool):
+        self.periods = periods
+        self.longest = max(periods)
+        self.largest = largest
+        self.kept: deque[tuple[int, float]] = deque()  # (position, value), extreme first
+        self.count = 0
+
+    def push(self, value: float) -> list[float]:
+        """Take a value; the extremes of the windows ending at it, in ``periods`` order."""
+        kept, position = self.kept, self.count
+        self.count += 1
+        if self.largest:
+            while kept and kept[-1][1] <= value:
+                kept.pop()
+        else:
+            while kept and kept[-1][1] >= value:
+                kept.pop()
+        kept.append((position, value))
+        if kept[0][0] <= position - self.longest:
+            kept.popleft()
+        extremes = []
+        for period in self.periods:
+            oldest = position - period  # the positions after it are in the window
+            for at, kept_value in kept:
+                if at > oldest:
+                    extremes.append(kept_value)
+                    break
+        return extremes
+
+
 class _WindowState(ReplayedState):
     """``seen`` counts every bar, the replayed ones included (the warm-up NaNs depend on it)."""
 
@@ -342,30 +378,59 @@ class IchimokuState(_WindowState):
     def __init__(self, tenkan: int, kijun: int, senkou: int):
         self.periods = (tenkan, kijun, senkou)
         self.kijun = kijun
-        self.span = senkou + kijun
-        self.warm = senkou + kijun  # the tail recompute's warm-up: NaN before
+        self.warm = max(self.periods) + kijun  # every output has a value from this bar on
+        self.span = self.warm
         self._reset()
 
     def _reset(self) -> None:
         self.seen = 0
-        self.highs = [RollingExtreme(p, largest=True) for p in self.periods]
-        self.lows = [RollingExtreme(p, largest=False) for p in self.periods]
+        self.highs = WindowExtremes(self.periods, largest=True)
+        self.lows = WindowExtremes(self.periods, largest=False)
         # (senkou_a, senkou_b, close) of the last kijun + 1 bars: the ones plotted now
         self.plotted: deque[tuple[float, float, float]] = deque(maxlen=self.kijun + 1)
 
     def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
         self.seen += 1
         high, low, close = float(bar["high"]), float(bar["low"]), float(bar["close"])
-        tenkan, kijun, senkou = (
-            (h.push(high) + m.push(low)) / 2.0 for h, m in zip(self.highs, self.lows, strict=True)
-        )
-        self.plotted.append(((tenkan + kijun) / 2.0, senkou, close))
+        (top_t, top_k, top_s), (bottom_t, bottom_k, bottom_s) = (
+            self.highs.push(high), self.lows.push(low))  # fmt: skip
+        tenkan, kijun, senkou = (top_t + bottom_t) / 2.0, (top_k + bottom_k) / 2.0, (
+            top_s + bottom_s) / 2.0  # fmt: skip
         if self.seen < self.warm:
-            return (NAN,) * 6
-        senkou_a, senkou_b, chikou = self.plotted[0]
+            return self._warming(tenkan, kijun, senkou, close)
+        plotted = self.plotted
+        plotted.append(((tenkan + kijun) / 2.0, senkou, close))
+        senkou_a, senkou_b, chikou = plotted[0]
         # np.fmax / np.fmin: the spans are finite here (past the warm-up)
-        above = max(close - max(senkou_a, senkou_b), 0.0)
-        below = min(close - min(senkou_a, senkou_b), 0.0)
+        if senkou_a >= senkou_b:
+            cloud_top, cloud_bottom = senkou_a, senkou_b
+        else:
+            cloud_top, cloud_bottom = senkou_b, senkou_a
+        above = close - cloud_top
+        below = close - cloud_bottom
+        above = above if above > 0.0 else 0.0  # np.maximum(x, 0.0) and np.minimum(x, 0.0)
+        below = below if below < 0.0 else 0.0
+        return tenkan, kijun, senkou_a, senkou_b, chikou, (above + below) / close
+
+    def _warming(
+        self, tenkan: float, kijun: float, senkou: float, close: float
+    ) -> tuple[float, ...]:
+        """The batch values while some window is short: NaN where talib.MAX/MIN is, the
+        cloud from np.fmax/np.fmin (the one span there is) and NaN without senkou_b."""
+        seen, (p_tenkan, p_kijun, p_senkou) = self.seen, self.periods
+        tenkan = tenkan if seen >= p_tenkan else NAN
+        kijun = kijun if seen >= p_kijun else NAN
+        senkou = senkou if seen >= p_senkou else NAN
+        plotted = self.plotted
+        plotted.append(((tenkan + kijun) / 2.0, senkou, close))
+        if len(plotted) <= self.kijun:
+            return tenkan, kijun, NAN, NAN, NAN, NAN
+        senkou_a, senkou_b, chikou = plotted[0]
+        if senkou_b != senkou_b:
+            return tenkan, kijun, senkou_a, senkou_b, chikou, NAN
+        spans = [senkou_b] if senkou_a != senkou_a else [senkou_a, senkou_b]
+        above = max(close - max(spans), 0.0)
+        below = min(close - min(spans), 0.0)
         return tenkan, kijun, senkou_a, senkou_b, chikou, (above + below) / close
 
 
@@ -373,22 +438,46 @@ def _numpy_sum(values: list[float]) -> float:
     """``np.sum`` of a short float64 array, in its order: numpy adds up to 128 values with
     eight interleaved partial sums (pairwise summation's base case)."""
     n = len(values)
-    if n < 8 or n > 128:
-        return float(np.sum(np.array(values))) if n > 128 else float(sum(values, 0.0))
-    r = values[:8]
+    if n > 128:
+        return float(np.sum(np.array(values)))
+    if n < 8:
+        return _added_in_order(values)
+    r0, r1, r2, r3, r4, r5, r6, r7 = values[:8]
     stop = n - n % 8
     for i in range(8, stop, 8):
-        for j in range(8):
-            r[j] += values[i + j]
-    total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        v0, v1, v2, v3, v4, v5, v6, v7 = values[i : i + 8]
+        r0 += v0
+        r1 += v1
+        r2 += v2
+        r3 += v3
+        r4 += v4
+        r5 += v5
+        r6 += v6
+        r7 += v7
+    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
     for i in range(stop, n):
         total += values[i]
     return total
 
 
+def _added_in_order(volumes: deque[float] | list[float]) -> float:
+    """0.0 plus each value in turn, as np.bincount fills a bin (not ``sum``, which adds
+    with compensation from Python 3.12)."""
+    total = 0.0
+    for volume in volumes:
+        total += volume
+    return total
+
+
 class VprofileState(_WindowState):
-    """The volume profile of the last ``window`` bars in Python floats, in the batch
-    function's order of operations (bins filled bar by bar, as np.bincount adds)."""
+    """The volume profile of the last ``window`` bars, in the batch function's order of
+    operations (each bin's volumes added bar by bar from 0.0, as np.bincount adds them).
+
+    While the window's lowest low and highest high stay, no bar changes bin: the bar
+    leaving takes its volume out of the front of its bin (whose volumes are added up again
+    in order) and the new bar's is added at the end of its bin. A new extreme re-bins the
+    window with the batch function's own numpy calls, on the window kept twice over in a
+    buffer (each bar at its slot and a window later, so the last bars are one slice)."""
 
     def __init__(self, window: int, bins: int, value_area: float):
         self.window = window
@@ -399,39 +488,108 @@ class VprofileState(_WindowState):
 
     def _reset(self) -> None:
         self.seen = 0
-        self.bars: deque[tuple[float, float]] = deque(maxlen=self.window)
+        self.buffer = np.zeros((2, 2 * self.window))  # typical prices, volumes
+        self.written = 0
+        self.volumes: deque[float] = deque()
+        self.indexes: deque[int] = deque()  # each bar's bin under `range`
         self.lowest = RollingExtreme(self.window, largest=False)
         self.highest = RollingExtreme(self.window, largest=True)
+        self.range: tuple[float, float] | None = None  # the (lo, hi) the bins are cut by
+        self.members: list[list[float]] | None = None  # each bin's volumes in window order
+        self.profile = [0.0] * self.bins
+
+    def _rebin(self, lo: float, scale: float) -> None:
+        window = self.window
+        end = self.written - 1
+        end = end % window + window + 1
+        start = end - len(self.volumes)
+        typical, volume = self.buffer[0, start:end], self.buffer[1, start:end]
+        scaled = typical - lo
+        scaled *= scale
+        index = scaled.astype(np.intp)
+        np.maximum(index, 0, out=index)  # np.clip, without its Python-level wrapper's 7 us
+        np.minimum(index, self.bins - 1, out=index)
+        self.profile = np.bincount(index, weights=volume, minlength=self.bins).tolist()
+        self.indexes = deque(index.tolist())
+        self.members = None  # sorted into bins when a bar next leaves under this range
+
+    def _sorted_members(self) -> list[list[float]]:
+        members: list[list[float]] = [[] for _ in range(self.bins)]
+        for i, kept in zip(self.indexes, self.volumes, strict=True):
+            members[i].append(kept)
+        self.members = members
+        return members
 
     def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
         self.seen += 1
         high, low, close = float(bar["high"]), float(bar["low"]), float(bar["close"])
-        self.bars.append(((high + low + close) / 3.0, float(bar["volume"])))
+        typical, volume = (high + low + close) / 3.0, float(bar["volume"])
         lo, hi = self.lowest.push(low), self.highest.push(high)
-        if self.seen < self.window:
-            return (NAN,) * 6
-        bins, bars = self.bins, self.bars
+        window, buffer = self.window, self.buffer
+        slot = self.written % window
+        self.written += 1
+        buffer[0, slot] = buffer[0, slot + window] = typical
+        buffer[1, slot] = buffer[1, slot + window] = volume
+        volumes = self.volumes
+        volumes.append(volume)
+        leaving = len(volumes) > window
+        if leaving:
+            volumes.popleft()
         span = hi - lo if hi > lo else 1.0
-        scale = bins / span
-        top = bins - 1
-        profile = [0.0] * bins
-        for typical, volume in bars:
-            index = int((typical - lo) * scale)  # astype(intp): towards zero
-            profile[0 if index < 0 else top if index > top else index] += volume
+        scale = self.bins / span
+        if self.range != (lo, hi):
+            self.range = (lo, hi)
+            self._rebin(lo, scale)
+        else:
+            top = self.bins - 1
+            index = int((typical - lo) * scale)  # astype(intp): towards zero; then clipped
+            index = 0 if index < 0 else top if index > top else index
+            profile, indexes = self.profile, self.indexes
+            indexes.append(index)
+            left = indexes.popleft() if leaving else None
+            members = self.members
+            if members is None:  # sorted from the window as it is now
+                members = self._sorted_members()
+            else:
+                members[index].append(volume)
+                if left is not None:
+                    del members[left][0]
+            if left is not None:
+                total = 0.0  # the bin added up again in order (the new volume included)
+                for kept in members[left]:
+                    total += kept
+                profile[left] = total
+            if left != index:
+                profile[index] += volume
+        if self.seen < window:
+            return (NAN,) * 6
+        return self._levels(lo, span, close)
+
+    def _levels(self, lo: float, span: float, close: float) -> tuple[float, ...]:
+        profile, bins = self.profile, self.bins
         total = _numpy_sum(profile)
         if total <= 0:
             return (NAN,) * 6
-        width = span / bins
+        top = bins - 1
         ranked = sorted(profile, reverse=True)
+        # np.cumsum adds in order; count the shares under 70%: the volumes are >= 0, so the
+        # shares only grow and the count stops at the first one that is not under
         running, below = 0.0, 0
         limit = self.value_area - 1e-12
-        for volume in ranked:  # np.cumsum adds in order; count the shares under 70%
+        for volume in ranked:
             running += volume
-            if running / total < limit:
-                below += 1
-        threshold = ranked[min(below, top)]
-        included = [i for i, volume in enumerate(profile) if volume >= threshold]
-        low_bin, high_bin = included[0], included[-1]
+            if running / total >= limit:
+                break
+            below += 1
+        threshold = ranked[below if below < top else top]
+        # the first and the last bin holding at least the threshold
+        low_bin = 0
+        while profile[low_bin] < threshold:
+            low_bin += 1
+        high_bin = top
+        while profile[high_bin] < threshold:
+            high_bin -= 1
+        width = span / bins
         poc = lo + (profile.index(max(profile)) + 0.5) * width
         vah, val = lo + (high_bin + 1) * width, lo + low_bin * width
         return poc, vah, val, close / poc - 1.0, close / vah - 1.0, close / val - 1.0

@@ -10,23 +10,36 @@ agree within ``SUM_TOLERANCE``, like the window recompute they replace.
 
 ``open(history)`` rebuilds the state from the history's last bars with the same per-bar
 code, so a warm-up and a stream of the same bars carry the same terms.
+
+Where no tolerance would hold (Roll's square root of a covariance near 0, Kyle's division
+by a variance the batch path's cumulative sums round by an amount that grows with the
+series, a percentile rank that a 1e-13 tie flips), the state carries the batch path's own
+cumulative sums instead (``PrefixSum``: ``np.cumsum``'s additions from the history's first
+bar, numpy's log) and gives the batch values bit for bit.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from trademl.features._bars import Bars
+from trademl.features._rolling import rolling_std
 
 __all__ = [
     "CmfState",
     "GarmanKlassState",
+    "KyleLambdaState",
     "ParkinsonState",
+    "PrefixSum",
     "RetStdState",
     "RogersSatchellState",
+    "RollState",
     "TrailingSums",
     "VolPctState",
     "VolRatioState",
@@ -61,7 +74,7 @@ class TrailingSums:
         return len(self.terms) == self.window
 
     def push(self, row: tuple[float, ...]) -> list[float]:
-        terms, sums, zeros_with = self.terms, self.sums, self.zeros_with
+        terms, zeros_with = self.terms, self.zeros_with
         terms.append(row)
         if zeros_with is not None and row[zeros_with] != 0.0:
             self.nonzero += 1
@@ -69,17 +82,16 @@ class TrailingSums:
             old = terms.popleft()
             if zeros_with is not None and old[zeros_with] != 0.0:
                 self.nonzero -= 1
-            for i in range(self.width):
-                sums[i] += row[i] - old[i]
+            sums = [s + (x - o) for s, x, o in zip(self.sums, row, old, strict=True)]
         else:
-            for i in range(self.width):
-                sums[i] += row[i]
+            sums = [s + x for s, x in zip(self.sums, row, strict=True)]
         self.since_exact += 1
         if zeros_with is not None and self.nonzero == 0:
-            self.sums = sums = [0.0] * self.width
+            sums = [0.0] * self.width
         if self.since_exact >= self.window:
             self.since_exact = 0
-            self.sums = sums = [math.fsum(column) for column in zip(*terms, strict=True)]
+            sums = [math.fsum(column) for column in zip(*terms, strict=True)]
+        self.sums = sums
         return sums
 
 
@@ -189,32 +201,6 @@ class VolRatioState(_ReturnsState):
         return (_divide(_std(short.sums, short.window), _std(long.sums, long.window)),)
 
 
-class VolPctState(_ReturnsState):
-    """The return std's rank among its last ``lookback`` values (``rolling_rank_pct``)."""
-
-    def __init__(self, window: int, lookback: int):
-        super().__init__(window)
-        self.lookback = lookback
-        self.span = window + lookback
-        self._reset()
-
-    def _reset(self) -> None:
-        super()._reset()
-        self.stds: deque[float] = deque(maxlen=getattr(self, "lookback", 1))
-
-    def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
-        self._push(bar)
-        (sums,) = self.sums
-        if not sums.full:
-            return (NAN,)
-        current = _std(sums.sums, sums.window)
-        stds = self.stds
-        stds.append(current)
-        if len(stds) < self.lookback:
-            return (NAN,)
-        return (sum(1 for s in stds if s <= current) / self.lookback,)
-
-
 class _RangeState(_BarState):
     """Mean of one per-bar range term over the window (``_term`` from the bar's logs)."""
 
@@ -280,9 +266,9 @@ class YangZhangState(_BarState):
         self.sums = TrailingSums(self.window, 5)
 
     def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
-        log_o, log_h, log_l, log_c = (
-            math.log(float(bar[k])) for k in ("open", "high", "low", "close")
-        )
+        log = math.log
+        log_o, log_h = log(float(bar["open"])), log(float(bar["high"]))
+        log_l, log_c = log(float(bar["low"])), log(float(bar["close"]))
         prev, self.prev_log_close = self.prev_log_close, log_c
         if prev is None:
             return (NAN,)
@@ -438,6 +424,220 @@ class CorwinSchultzState(_BarState):
         beta = log_hl**2 + prev[2] ** 2
         gamma = math.log(max(high, prev[0]) / min(low, prev[1])) ** 2
         alpha = (math.sqrt(2.0 * beta) - math.sqrt(beta)) / CS_DENOM - math.sqrt(gamma / CS_DENOM)
-        spread = 2.0 * (math.exp(alpha) - 1.0) / (1.0 + math.exp(alpha))
+        growth = math.exp(alpha)
+        spread = 2.0 * (growth - 1.0) / (1.0 + growth)
         sums = self.sums.push((max(spread, 0.0),))
         return (sums[0] / self.window if self.sums.full else NAN,)
+
+
+# ---- rolling_sum's own arithmetic, carried: bit-identical to the batch path -------------
+class PrefixSum:
+    """``rolling_sum``'s arithmetic carried bar by bar for one column: the running total,
+    added in the order ``np.cumsum`` adds from the first row, and the totals of the last
+    ``window + 1`` rows; a window's sum is the newest total minus the one ``window`` rows
+    before, the subtraction ``rolling_sum`` makes. So it is the batch value bit for bit,
+    the batch path's own rounding included (which grows with the series' length: where a
+    formula cancels, as a covariance near 0 does, no other sum can hold a tight tolerance
+    against it). ``seed`` takes a history's rows at once (np.cumsum over them)."""
+
+    __slots__ = ("window", "total", "past")
+
+    def __init__(self, window: int):
+        self.window = window
+        # -0.0 + x is x for every x (-0.0 too): the first total is the first row, as in
+        # np.cumsum; rolling_sum's csum starts from an exact 0.0
+        self.total = -0.0
+        self.past: deque[float] = deque([0.0], maxlen=window + 1)
+
+    def seed(self, values: np.ndarray) -> float:
+        """The state after these rows; returns the last window's sum (NaN if not full)."""
+        if len(values) == 0:
+            return self.sum()
+        totals = np.cumsum(values)
+        start = len(values) - self.window - 1  # the total `window` rows before the last
+        if start >= 0:  # else the leading 0.0 is still in the window
+            self.past.clear()
+        self.past.extend(totals[max(start, 0) :].tolist())
+        self.total = self.past[-1]
+        return self.sum()
+
+    def push(self, value: float) -> float:
+        """Add a row; the window's sum once it is full, else NaN."""
+        total = self.total = self.total + value
+        past = self.past
+        past.append(total)
+        return total - past[0] if len(past) > self.window else NAN
+
+    def sum(self) -> float:
+        past = self.past
+        return past[-1] - past[0] if len(past) > self.window else NAN
+
+
+def _log(value: Any) -> float:
+    """numpy's log (the batch path's): on AVX-512 machines it differs from math.log by an
+    ulp at some values, and a scalar goes through the same SIMD loop as an array."""
+    return float(np.log(np.float64(value)))
+
+
+def _cov(sxy: float, sx: float, sy: float, window: int) -> float:
+    """``rolling_cov``'s last step, the same IEEE operations in the same order."""
+    return (sxy - sx * sy / window) / (window - 1)
+
+
+class KyleLambdaState:
+    """cov(r, flow) / var(flow) from the rolling sums of r, the signed flow sign(r) x close
+    x volume, r x flow and flow^2, as ``kyle_lambda`` takes them: bit-identical."""
+
+    need = 1
+    opened = True
+
+    def __init__(self, window: int):
+        self.window = window
+        self._reset()
+
+    def _reset(self) -> None:
+        self.sums = tuple(PrefixSum(self.window) for _ in range(4))
+        self.prev_log_close: float | None = None
+
+    def open(self, history: Bars) -> tuple[float, ...]:
+        self._reset()
+        close, volume = history.columns["close"], history.columns["volume"]
+        if len(close) == 0:
+            return (NAN,)
+        log_close = np.log(close)
+        self.prev_log_close = float(log_close[-1])
+        r = log_close[1:] - log_close[:-1]
+        signed = np.sign(r) * close[1:] * volume[1:]
+        columns = (r, signed, r * signed, signed * signed)
+        return self._value(*(s.seed(c) for s, c in zip(self.sums, columns, strict=True)))
+
+    def _value(self, sr: float, sf: float, srf: float, sff: float) -> tuple[float, ...]:
+        w = self.window
+        return (_divide(_cov(srf, sr, sf, w), _cov(sff, sf, sf, w)),)
+
+    def update(self, window: Bars, bar: Mapping[str, Any]) -> tuple[float, ...]:
+        log_close = _log(bar["close"])
+        prev, self.prev_log_close = self.prev_log_close, log_close
+        if prev is None:
+            return (NAN,)
+        r = log_close - prev
+        sign = 1.0 if r > 0 else -1.0 if r < 0 else 0.0  # np.sign
+        signed = sign * float(bar["close"]) * float(bar["volume"])
+        sr, sf, srf, sff = self.sums
+        return self._value(sr.push(r), sf.push(signed), srf.push(r * signed),
+                           sff.push(signed * signed))  # fmt: skip
+
+
+class RollState:
+    """2 sqrt(max(-cov(r_t, r_t-1), 0)) from the rolling sums ``roll`` takes: of r (from the
+    first return) and of r_t x r_t-1 (from the second); the sum of r_t-1 is the one of r a
+    bar earlier (the same cumulative sums, one row later). Bit-identical, so also where the
+    covariance is within rounding of 0 (where the square root turns any other sum's 1e-20
+    into a spread of 1e-11)."""
+
+    need = 1
+    opened = True
+
+    def __init__(self, window: int):
+        self.window = window
+        self._reset()
+
+    def _reset(self) -> None:
+        self.returns = PrefixSum(self.window)
+        self.products = PrefixSum(self.window)
+        self.prev_log_close: float | None = None
+        self.prev_r: float | None = None
+        self.prev_sum = NAN  # the sum of r over the window ending a bar ago
+
+    def open(self, history: Bars) -> tuple[float, ...]:
+        self._reset()
+        close = history.columns["close"]
+        if len(close) == 0:
+            return (NAN,)
+        log_close = np.log(close)
+        self.prev_log_close = float(log_close[-1])
+        r = log_close[1:] - log_close[:-1]
+        if len(r) == 0:
+            return (NAN,)
+        self.prev_r = float(r[-1])
+        # the window ending a bar ago: the same cumulative sums, one row shorter
+        self.prev_sum = PrefixSum(self.window).seed(r[:-1])
+        return self._value(self.returns.seed(r), self.products.seed(r[1:] * r[:-1]))
+
+    def _value(self, sx: float, sxy: float) -> tuple[float, ...]:
+        sy, self.prev_sum = self.prev_sum, sx
+        # NaN (a window not full yet) stays NaN through max and sqrt, as np.maximum's
+        return (2.0 * math.sqrt(max(-_cov(sxy, sx, sy, self.window), 0.0)),)
+
+    def update(self, window: Bars, bar: Mapping[str, Any]) -> tuple[float, ...]:
+        log_close = _log(bar["close"])
+        prev, self.prev_log_close = self.prev_log_close, log_close
+        if prev is None:
+            return (NAN,)
+        r = log_close - prev
+        prev_r, self.prev_r = self.prev_r, r
+        sx = self.returns.push(r)
+        if prev_r is None:
+            self.prev_sum = sx
+            return (NAN,)
+        return self._value(sx, self.products.push(r * prev_r))
+
+
+class VolPctState:
+    """The return std's rank among its last ``lookback`` values (``rolling_rank_pct``):
+    the std from the batch path's own cumulative sums of r and r^2 (``PrefixSum``), so the
+    same number bit for bit. A std 1e-13 off would move the rank by 1 / lookback wherever
+    two stds of the lookback are that close (a flat stretch gives many equal ones); the
+    earlier stds are kept sorted, so the rank is one bisection."""
+
+    need = 1
+    opened = True
+
+    def __init__(self, window: int, lookback: int):
+        self.window = window
+        self.lookback = lookback
+        self._reset()
+
+    def _reset(self) -> None:
+        self.sums = PrefixSum(self.window)
+        self.squares = PrefixSum(self.window)
+        self.prev_log_close: float | None = None
+        self.stds: deque[float] = deque()  # the last `lookback` stds (none NaN), in order
+        self.ranked: list[float] = []  # the same, sorted
+
+    def open(self, history: Bars) -> tuple[float, ...]:
+        self._reset()
+        close = history.columns["close"]
+        if len(close) == 0:
+            return (NAN,)
+        r = history.logret()
+        self.prev_log_close = float(np.log(close[-1]))
+        self.sums.seed(r[1:])
+        self.squares.seed(r[1:] * r[1:])
+        stds = rolling_std(r, self.window)[-self.lookback :].tolist()
+        self.stds.extend(s for s in stds if s == s)
+        self.ranked = sorted(self.stds)
+        return (self._rank(stds[-1]) if stds else NAN,)
+
+    def _rank(self, current: float) -> float:
+        if len(self.stds) < self.lookback:
+            return NAN
+        return bisect.bisect_right(self.ranked, current) / self.lookback
+
+    def update(self, window: Bars, bar: Mapping[str, Any]) -> tuple[float, ...]:
+        log_close = _log(bar["close"])
+        prev, self.prev_log_close = self.prev_log_close, log_close
+        if prev is None:
+            return (NAN,)
+        r = log_close - prev
+        s1, s2 = self.sums.push(r), self.squares.push(r * r)
+        if s1 != s1:  # the first window is not full yet
+            return (NAN,)
+        # rolling_std: sqrt(max((sum x^2 - sum x sum x / n) / (n - 1), 0))
+        current = math.sqrt(max(_cov(s2, s1, s1, self.window), 0.0))
+        stds, ranked = self.stds, self.ranked
+        if len(stds) == self.lookback:
+            del ranked[bisect.bisect_left(ranked, stds.popleft())]
+        stds.append(current)
+        bisect.insort(ranked, current)
+        return (self._rank(current),)

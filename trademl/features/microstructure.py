@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from trademl.features._registry import feature, rolling_state, rolling_tail
+from trademl.features._registry import Online, feature, rolling_state
 from trademl.features._rolling import (
     rolling_cov,
     rolling_mean,
@@ -19,22 +19,19 @@ from trademl.features._rolling import (
     tail_returns,
     window_mean,
 )
-from trademl.features._running import AmihudState, BipowerState, CorwinSchultzState
+from trademl.features._running import (
+    AmihudState,
+    BipowerState,
+    CorwinSchultzState,
+    KyleLambdaState,
+    RollState,
+)
 
 WINDOW = {"window": 20}
 
 
-# serving's last-value formulas: two-pass sums over the window, where the batch functions
-# take them from cumulative sums: equal within SUM_TOLERANCE
-def _cov(x: np.ndarray, y: np.ndarray) -> float:
-    return float(np.sum((x - window_mean(x)) * (y - window_mean(y)))) / (len(x) - 1)
-
-
-def _roll_last(bars: Any, window: int) -> tuple[float]:
-    r = tail_returns(bars, window + 1)
-    return (2.0 * math.sqrt(max(-_cov(r[1:], r[:-1]), 0.0)),)
-
-
+# serving's last-value formulas: sums over the window, where the batch functions take them
+# from cumulative sums: equal within SUM_TOLERANCE
 def _corwin_schultz_last(bars: Any, window: int) -> tuple[float]:
     spread = corwin_schultz_spread(bars.high[-(window + 1) :], bars.low[-(window + 1) :])
     return (float(window_mean(spread[1:])),)
@@ -50,13 +47,6 @@ def _amihud_last(bars: Any, window: int) -> tuple[float]:
     return (float(np.sum(ratio)) / count if count else float("nan"),)
 
 
-def _kyle_last(bars: Any, window: int) -> tuple[float]:
-    r = tail_returns(bars, window)
-    signed = np.sign(r) * bars.close[-window:] * bars.volume[-window:]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return (float(np.float64(_cov(r, signed)) / _cov(signed, signed)),)
-
-
 def _bipower_last(bars: Any, window: int) -> tuple[float, float, float]:
     r = tail_returns(bars, window + 1)
     rv = float(np.sum(r[1:] * r[1:]))
@@ -65,8 +55,18 @@ def _bipower_last(bars: Any, window: int) -> tuple[float, float, float]:
     return rv, bv, jump
 
 
+# Roll and Kyle are served bit-identical: their states carry the batch path's own cumulative
+# sums (see PrefixSum), because no other sum holds a tolerance against these two formulas.
+# Roll takes sqrt(max(-cov, 0)): the batch covariance is up to 2e-19 off exact sums on the
+# sample, and where the covariance is within that of 0, two roundings give spreads up to
+# 2 sqrt(2e-19) ~ 9e-10 apart, 5e-7 of the column's median 1.7e-3: no relative tolerance
+# holds near a square root's 0 (tests/features/test_running_micro.py builds such bars).
+# Kyle divides by the variance of flows of 1e8-1e9, whose squares the batch path sums
+# cumulatively over the whole series: its own rounding is eps x (bars so far / window) x the
+# cancellation in sum f^2 - (sum f)^2 / n, 3e-11 on the 17,530-bar sample, and it grows
+# with the series' length: a window sum would drift from it past 1e-9 some 30x longer.
 @feature("roll", category="microstructure", params=WINDOW, warmup=lambda window: window + 1,
-         online=rolling_tail(lambda window: window + 2, _roll_last))  # fmt: skip
+         online=Online("exact", state=RollState))  # fmt: skip
 def roll(bars: Any, window: int) -> np.ndarray:
     """Roll (1984) spread: 2 sqrt(-cov(r_t, r_{t-1})), 0 when the covariance is positive."""
     r = bars.logret()
@@ -110,7 +110,7 @@ def amihud(bars: Any, window: int) -> np.ndarray:
 
 
 @feature("kyle_lambda", category="microstructure", inputs=("close", "volume"), params=WINDOW,
-         warmup=lambda window: window, online=rolling_tail(lambda window: window + 1, _kyle_last))  # fmt: skip
+         warmup=lambda window: window, online=Online("exact", state=KyleLambdaState))  # fmt: skip
 def kyle_lambda(bars: Any, window: int) -> np.ndarray:
     """Kyle's lambda: OLS slope of r_t on signed quote volume sign(r_t) x close x volume
     (price impact per unit of signed flow; the sign by the tick rule)."""

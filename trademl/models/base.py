@@ -190,6 +190,11 @@ class TabularModel(BaseEstimator, ABC):
         X = pd.DataFrame(values, columns=names) if names is not None else values
         return self.predict_proba(X)
 
+    @available_if(_is_classifier)
+    def predict_proba_row(self, row: np.ndarray) -> np.ndarray:
+        """``predict_proba_values`` of one row (1-D) -> its class probabilities."""
+        return self.predict_proba_values(row[None, :])[0]
+
     def predict(self, X) -> np.ndarray:
         self._check_fitted()
         if self.task == "classification":

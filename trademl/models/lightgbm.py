@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ctypes
+import threading
 from typing import Any
 
 import numpy as np
 
-from trademl.models.base import TabularModel
+from trademl.models.base import TabularModel, normalised_proba
 from trademl.models.cards import ModelCard, ParamInfo, output_schema
 
 __all__ = ["LightGBMModel"]
@@ -137,11 +139,35 @@ class LightGBMModel(TabularModel):
         if self.task != "classification":
             raise AttributeError("predict_proba_values: not a classifier")
         self._check_fitted()
-        booster = self.estimator_.booster_
-        raw = booster.predict(values, num_threads=self.n_jobs or 1)
+        raw = self.estimator_.booster_.predict(values, num_threads=self.n_jobs or 1)
         if raw.ndim == 1:  # binary: LightGBM reports P(class 1)
-            return np.column_stack([1.0 - raw, raw])
-        return raw
+            raw = np.column_stack([1.0 - raw, raw])
+        return normalised_proba(raw)  # what predict_proba returns, to the last bit
+
+    def predict_proba_row(self, row: np.ndarray) -> np.ndarray:
+        """``predict_proba_values`` of one row (1-D), through LightGBM's single-row fast
+        path: the same numbers, ~6x cheaper for one bar."""
+        if self.task != "classification":
+            raise AttributeError("predict_proba_row: not a classifier")
+        self._check_fitted()
+        if row.dtype not in _SINGLE_ROW_DTYPES:
+            return self.predict_proba_values(row[None, :])[0]
+        booster = self.estimator_.booster_
+        scorers = self.__dict__.setdefault("_single_rows", {})
+        scorer = scorers.get(row.dtype)
+        if scorer is None or scorer.booster is not booster:
+            scorer = scorers[row.dtype] = _SingleRow(booster, row.dtype, self.n_jobs or 1)
+        raw = scorer.predict(row).tolist()
+        if len(raw) == 1:  # binary: LightGBM reports P(class 1)
+            raw = [1.0 - raw[0], raw[0]]
+        # normalised_proba in Python floats (numpy adds a short row left to right too)
+        total = sum(raw)
+        return np.array([p / total for p in raw] if total > 0 else raw)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(super().__getstate__())  # a copy: the base returns the live __dict__
+        state.pop("_single_rows", None)  # native handles: rebuilt on first use after loading
+        return state
 
     @property
     def best_iteration_(self) -> int | None:
@@ -152,3 +178,63 @@ class LightGBMModel(TabularModel):
     def best_n_estimators_(self) -> int | None:
         """Trees up to the early-stopping optimum: what a refit on all rows should grow."""
         return self.best_iteration_
+
+
+_SINGLE_ROW_DTYPES = {np.dtype(np.float32): 0, np.dtype(np.float64): 1}  # C_API_DTYPE_*
+
+
+class _SingleRow:
+    """LightGBM's single-row fast path (``LGBM_BoosterPredictForMatSingleRowFast``): the
+    prediction set-up that ``Booster.predict`` redoes on every call (a predictor object, its
+    parameter string, the thread count) is made once, so serving one bar costs ~15 us
+    instead of ~140. The same trees, iterations and float type as ``Booster.predict``, so
+    the same numbers (tested bit for bit)."""
+
+    def __init__(self, booster: Any, dtype: np.dtype, threads: int):
+        from lightgbm.basic import _LIB, _c_str, _safe_call
+
+        self.booster = booster
+        self.dtype = dtype
+        self.width = booster.num_feature()
+        self.outputs = booster.num_model_per_iteration()
+        self._lib = _LIB
+        self._handle = ctypes.c_void_p()
+        # what Booster.predict uses by default: every tree up to the early-stopping optimum
+        best = booster.best_iteration
+        _safe_call(
+            _LIB.LGBM_BoosterPredictForMatSingleRowFastInit(
+                booster._handle,
+                ctypes.c_int(0),  # C_API_PREDICT_NORMAL: probabilities, as predict()
+                ctypes.c_int(0),  # start iteration
+                ctypes.c_int(best if best and best > 0 else -1),
+                ctypes.c_int(_SINGLE_ROW_DTYPES[dtype]),
+                ctypes.c_int32(self.width),
+                _c_str(f"num_threads={threads}"),
+                ctypes.byref(self._handle),
+            )
+        )
+        self._lock = threading.Lock()  # the handle's buffers are not for two threads at once
+
+    def predict(self, row: np.ndarray) -> np.ndarray:
+        from lightgbm.basic import _safe_call
+
+        if row.shape != (self.width,):
+            raise ValueError(f"expected {self.width} features, got {row.shape}")
+        row = np.ascontiguousarray(row, dtype=self.dtype)
+        out = np.empty(self.outputs, dtype=np.float64)
+        written = ctypes.c_int64()
+        with self._lock:
+            _safe_call(
+                self._lib.LGBM_BoosterPredictForMatSingleRowFast(
+                    self._handle,
+                    row.ctypes.data_as(ctypes.c_void_p),
+                    ctypes.byref(written),
+                    out.ctypes.data_as(ctypes.POINTER(ctypes.c_double)),
+                )
+            )
+        return out
+
+    def __del__(self) -> None:
+        handle = getattr(self, "_handle", None)
+        if handle is not None and handle.value:
+            self._lib.LGBM_FastConfigFree(handle)

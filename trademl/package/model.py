@@ -83,6 +83,31 @@ class ModelPackage:
         signal)`` arrays; the per-bar path of serving (no frame built, the same numbers)."""
         return self._score(np.asarray(values), symbol, values=True)
 
+    def score_row(self, row: np.ndarray, symbol: str | None = None) -> tuple[float, float, int]:
+        """``score_values`` of one row (``feature_names`` order) as Python numbers ``(y_pred,
+        proba, signal)``: serving's per-bar path, where the array bookkeeping of a batch
+        costs more than the trees. Classifiers with a one-row call only; the rest (and a
+        NaN probability) go through ``score_values``, so the numbers are the same."""
+        estimator = self._estimator(symbol)
+        one_row = getattr(estimator, "predict_proba_row", None)
+        if self.task == "classification" and one_row is not None:
+            proba = one_row(row).tolist()
+            if all(p == p for p in proba):
+                return self._signal_of(proba, estimator.classes_)
+        y_pred, p_up, signal = self.score_values(row[None, :], symbol)
+        return float(y_pred[-1]), float(p_up[-1]), int(signal[-1])
+
+    def _signal_of(self, proba: list[float], classes: np.ndarray) -> tuple[float, float, int]:
+        # signal_from_predictions for one row: long when P(up) > threshold, short when
+        # P(down) > threshold, the first most probable class as the prediction (argmax)
+        best = max(range(len(proba)), key=proba.__getitem__)
+        p_up, p_down = proba[int(np.argmax(classes))], proba[int(np.argmin(classes))]
+        threshold = 0.5 + float(self.backtest.get("threshold", 0.0))
+        signal = 1 if p_up > threshold else -1 if p_down > threshold else 0
+        if not self.backtest.get("allow_short", True):
+            signal = max(signal, 0)
+        return float(classes[best]), p_up, signal
+
     def _score(self, X: Any, symbol: str | None, *, values: bool):
         from trademl.models.signals import prob_up, signal_from_predictions
 

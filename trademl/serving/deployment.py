@@ -19,6 +19,7 @@ from typing import Any
 
 from trademl.errors import DataError, TradeMLError
 from trademl.serving.history import BarRejected, NewBar, SymbolHistory, check_bars
+from trademl.serving.predictor import settle_heap
 from trademl.serving.traffic import TrafficSplit
 
 __all__ = ["Deployment", "ModelSlot", "Routing", "load_slot", "resolve_reference"]
@@ -188,6 +189,7 @@ class Deployment:
                 routing = replace(routing, split=TrafficSplit())
             self.routing = routing  # the switch: one assignment, read once per request
             self.swaps += current is not None
+        settle_heap()
         return routing
 
     def reload(self) -> tuple[bool, str]:

@@ -39,6 +39,7 @@ from trademl.features._generate import FeaturePlan, Planned, compute_plan, load_
 from trademl.features._online_state import TalibStream, _LastBar
 from trademl.features._registry import INPUTS
 from trademl.features._rolling import TailLogs
+from trademl.features._running import ReplayedState
 from trademl.package.recipe import FeatureRecipe
 
 __all__ = [
@@ -302,7 +303,8 @@ class _Steady:
     multi: list  # (handle.update, inputs, positions): several outputs
     # (handle.update, inputs, position of the average, of the close's distance to it)
     distances: list
-    other: list  # (update(window, bar), bars it reads, positions)
+    other: list  # (update(window, bar), bars it reads or None, positions)
+    needs: list[int]  # the window lengths `other` reads
 
 
 def _shared_windows(history: _History, needs: list[int]) -> dict[int, Bars]:
@@ -395,7 +397,6 @@ class OnlineFeatures:
             self._full = (sub, [base_index[c] for c in sub.base_names], list(sub.base_names))
 
         self._keep = max([getattr(s, "need", 1) for s, _ in self._servers] + [2])
-        self._needs = sorted({s.need for s, _ in self._servers})
         lags = plan.lag_columns
         self._max_lag = max([lag for _, _, lag in lags], default=0)
         self._lags = [(base_index[source], lag) for _, source, lag in lags]
@@ -543,9 +544,12 @@ class OnlineFeatures:
                 other.append((_talib_derived(server), 1, positions))
             elif isinstance(server, _TailServer) and server.last is not None:
                 other.append((_tail_last(server), server.need, positions))
+            elif isinstance(server, ReplayedState):  # carries its own terms: no window
+                other.append((server.update, None, positions))
             else:
                 other.append((server.update, server.need, positions))
-        return _Steady(tuple(combos), single, multi, distances, other)
+        needs = sorted({need for _, need, _ in other if need is not None})
+        return _Steady(tuple(combos), single, multi, distances, other, needs)
 
     def _steady_update(self, base: np.ndarray, bar: dict[str, np.float64]) -> None:
         steady = self._steady
@@ -562,9 +566,9 @@ class OnlineFeatures:
             average = float(call(*args[combo]))
             base[at_average] = average
             base[at_distance] = close / average - 1.0 if average != 0.0 else NAN
-        windows = _shared_windows(self._history, self._needs)
+        windows = _shared_windows(self._history, steady.needs) if steady.needs else {}
         for update, need, positions in steady.other:
-            values = update(windows[need], bar)
+            values = update(windows.get(need), bar)
             if len(positions) == 1:
                 base[positions[0]] = values[0]
             else:
@@ -577,13 +581,15 @@ class OnlineFeatures:
             history = self._history.window()
             columns, _ = compute_plan(_with_index(history), sub, self._nan_spec, np.float64)
             base[positions] = [columns[c][-1] for c in names]
-        base = base[:-1].astype(self._dtype)
+        base = base[:-1].astype(self._dtype, copy=False)  # a fresh vector every bar
         self._base_ = base
-        lagged = [
-            self._recent[-lag][source] if lag <= len(self._recent) else NAN
-            for source, lag in self._lags
-        ]
-        values = np.concatenate([base, np.asarray(lagged, dtype=self._dtype)])[self._order]
+        if self._lags:
+            lagged = [
+                self._recent[-lag][source] if lag <= len(self._recent) else NAN
+                for source, lag in self._lags
+            ]
+            base = np.concatenate([base, np.asarray(lagged, dtype=self._dtype)])
+        values = base[self._order]
         values[~np.isfinite(values)] = np.nan
         if self._one_hot is not None:
             values = np.concatenate([values, self._one_hot])

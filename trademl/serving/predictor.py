@@ -8,6 +8,8 @@ scores feature rows given directly, checked against the package's signature.
 
 from __future__ import annotations
 
+import gc
+import math
 from collections import deque
 from collections.abc import Mapping
 from typing import Any
@@ -19,7 +21,19 @@ from trademl.errors import DataError
 from trademl.package.model import ModelPackage
 from trademl.serving.online import OnlineFeatures, UnservableFeatures, unservable_features
 
-__all__ = ["Predictor"]
+__all__ = ["Predictor", "settle_heap"]
+
+
+def settle_heap() -> None:
+    """Once the models are loaded and warm: collect, then move every object alive (models,
+    warm-up histories, imported libraries) out of the collector's generations
+    (``gc.freeze``). A long-running service's full collections then scan only what it
+    allocated since, not everything it started with: with the demo model warm, one full
+    collection takes ~65 ms, and it lands inside whichever request set it off. Objects
+    frozen earlier are thawed first, so a swapped-out model's cycles are still collected."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 class Predictor:
@@ -109,14 +123,14 @@ class Predictor:
                     "ready": False}  # fmt: skip
         if self.window_ > 1:
             y_pred, p_up, signal = self._score_window(symbol, stamp, row)
+            prediction, proba, signal = float(y_pred[-1]), float(p_up[-1]), int(signal[-1])
         else:
-            y_pred, p_up, signal = self.package.score_values(row[None, :], symbol)
-        proba = float(p_up[-1])
+            prediction, proba, signal = self.package.score_row(row, symbol)
         return {
             "timestamp": stamp,
-            "prediction": float(y_pred[-1]),
-            "proba": proba if np.isfinite(proba) else None,
-            "signal": int(signal[-1]),
+            "prediction": prediction,
+            "proba": proba if math.isfinite(proba) else None,
+            "signal": signal,
             "ready": True,
         }
 
