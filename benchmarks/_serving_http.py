@@ -206,7 +206,11 @@ def http(requests: int = 1500, seconds: float = 3.0, rounds: int = 4, batch: int
     from serving import demo_package  # benchmarks/serving.py, the in-process part's model
 
     from trademl.datasets import load_sample
+    from trademl.serving.app import keep_freed_memory
 
+    # the service tunes its allocator at start-up (large buffers reused, not re-mapped per
+    # request): the bare side, in this process, gets the same setting
+    allocator = "glibc heap kept, both sides" if keep_freed_memory() else "default"
     candles = load_sample("BTCUSDT-1h")
     package, _ = demo_package(candles, TRAIN_BARS)
     X = package.features_frame(candles, SYMBOL).dropna()
@@ -247,6 +251,7 @@ def http(requests: int = 1500, seconds: float = 3.0, rounds: int = 4, batch: int
             "cpu": os.cpu_count(),
             "order": "A B alternating per request / round",
             "uvicorn": _parsers(),
+            "allocator": allocator,
         },  # fmt: skip
         "latency": latency,
         "ratio_bars_p50_over_floor": latency["/v1/bars"]["p50_ms"] / floor["p50_ms"],

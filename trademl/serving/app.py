@@ -51,7 +51,7 @@ from trademl.serving.schemas import (
 )
 from trademl.serving.traffic import TrafficSplit
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "keep_freed_memory"]
 
 logger = logging.getLogger(__name__)
 
@@ -169,6 +169,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI):
+        keep_freed_memory()
         record_models()
         if prediction_log is not None:
             prediction_log.start()
@@ -473,6 +474,29 @@ def create_app(
     app.include_router(explain_router(deployment, metrics), dependencies=[Depends(predict_key)])
     _with_components(app, PredictRequest)
     return app
+
+
+def keep_freed_memory(*, mmap_bytes: int = 32 << 20, trim_bytes: int = 128 << 20) -> bool:
+    """glibc only (elsewhere nothing, False): serve large buffers from the heap and keep
+    freed ones there instead of handing them back to the OS after every request.
+
+    By default glibc maps a fresh region for each large allocation and unmaps it when freed:
+    a 10 MB Arrow batch (the joined body, the batch's copies) then touches ~5,000 new pages
+    per request, ~5 ms of page faults on this machine's server, a fifth of its CPU for the
+    request. With regions up to ``mmap_bytes`` taken from the heap and up to ``trim_bytes``
+    of free heap kept, the next request reuses the same pages. A process-wide setting
+    (``mallopt``), so the service sets it once, at start-up."""
+    import ctypes
+    import ctypes.util
+    import platform
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    m_trim_threshold, m_mmap_threshold = -1, -3  # malloc.h
+    return bool(
+        libc.mallopt(m_mmap_threshold, mmap_bytes) and libc.mallopt(m_trim_threshold, trim_bytes)
+    )
 
 
 class _Refused(Exception):
