@@ -176,6 +176,7 @@ def test_openapi_schema_and_admin_key(serve_in_thread):
                      "ErrorResponse", "TrafficRequest", "StatusResponse"):  # fmt: skip
             assert name in components, name
         assert "APIKeyHeader" in schema["components"]["securitySchemes"]
+        assert "security" not in schema["paths"]["/v1/bars"]["post"]  # open by default
         assert client.post("/v1/admin/reload").status_code == 401
         assert client.post("/v1/admin/reload", headers={"X-API-Key": "wrong"}).status_code == 401
         ok = client.post("/v1/admin/reload", headers={"X-API-Key": API_KEY})
@@ -210,3 +211,96 @@ def test_protected_predictions_need_the_key(serve_in_thread, registry):
         assert client.get("/health").status_code == 200  # liveness stays open
         ok = client.post("/v1/bars", json=body, headers={"X-API-Key": API_KEY})
         assert ok.status_code == 200, ok.text
+        wrong = client.post("/v1/predict", json={"columns": ["x"], "rows": [[1.0]]},
+                            headers={"X-API-Key": "wrong"})  # fmt: skip
+        assert wrong.status_code == 401 and "X-API-Key" in wrong.json()["error"]
+        paths = client.get("/openapi.json").json()["paths"]
+        for path in ("/v1/bars", "/v1/predict"):  # the schema says the key is needed
+            assert paths[path]["post"]["security"] == [{"APIKeyHeader": []}], path
+
+
+def _arrow_stream(*batches) -> bytes:
+    import pyarrow as pa
+
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, batches[0].schema) as writer:
+        for batch in batches:
+            writer.write_batch(batch)
+    return sink.getvalue().to_pybytes()
+
+
+def test_arrow_lane_reads_any_numeric_columns_and_answers_in_arrow(serve_in_thread, registry):
+    import pyarrow as pa
+
+    from trademl.package import load_model
+
+    package = load_model(f"{MODEL}/1", tracking_uri=registry.uri)
+    X = package.features_frame(registry.candles, "BTCUSDT").dropna().iloc[-300:]
+    expected = package.score_rows(X, "BTCUSDT")
+    server, _ = serve_in_thread(log_predictions=False)
+    columns = list(X.columns)[::-1]  # the request's order, not the model's
+    batch = pa.RecordBatch.from_pandas(X[columns], preserve_index=False)
+    arrow = {"content-type": "application/vnd.apache.arrow.stream"}
+    answer_arrow = {**arrow, "accept": "application/vnd.apache.arrow.stream"}
+    with httpx.Client(base_url=server.url) as client:
+        # two record batches of one stream: one matrix, the same answers; an Arrow answer
+        two = _arrow_stream(batch.slice(0, 100), batch.slice(100))
+        response = client.post("/v1/predict", content=two, headers=answer_arrow)
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "application/vnd.apache.arrow.stream"
+        got = pa.ipc.open_stream(response.content).read_all()
+        assert got.column_names == ["predictions", "proba", "signal"]
+        assert got.schema.metadata == {b"model": MODEL.encode(), b"version": b"1"}
+        np.testing.assert_allclose(got.column("proba").to_numpy(), expected["proba"], rtol=1e-12)
+        assert got.column("signal").to_pylist() == expected["signal"].tolist()
+        np.testing.assert_array_equal(got.column("predictions").to_numpy(), expected["y_pred"])
+        # an integer column is read as the float it holds (the JSON lane does the same)
+        first = columns[0]
+        whole = X[columns].copy()
+        whole[first] = np.round(whole[first] * 1000)
+        mixed = pa.RecordBatch.from_pandas(whole.astype({first: "int64"}), preserve_index=False)
+        assert mixed.schema.field(first).type == pa.int64()
+        wanted = package.score_rows(whole[list(X.columns)], "BTCUSDT")
+        response = client.post("/v1/predict", content=_arrow_stream(mixed), headers=arrow)
+        assert response.status_code == 200, response.text
+        np.testing.assert_allclose(response.json()["proba"], wanted["proba"], rtol=1e-12)
+        # refusals name the column and the row, as the JSON lane's do
+        with_null = batch.set_column(
+            3, columns[3], pa.array([None, *X[columns[3]].iloc[1:]], type=pa.float64())
+        )
+        text = batch.set_column(5, columns[5], pa.array(["a"] * len(X)))
+        infinite = batch.set_column(
+            7, columns[7], pa.array([*X[columns[7]].iloc[:-1], np.inf], type=pa.float64())
+        )
+        for bad, named in [
+            (with_null, f"rows[0][3]: {columns[3]!r} is nan"),
+            (text, f"columns: {columns[5]!r} is string, not numeric"),
+            (infinite, f"rows[{len(X) - 1}][7]: {columns[7]!r} is inf"),
+            (batch.drop_columns([columns[2]]), "columns: missing 1 feature"),
+        ]:
+            response = client.post("/v1/predict", content=_arrow_stream(bad), headers=arrow)
+            assert response.status_code == 422, (named, response.text)
+            assert named in response.json()["error"], response.text
+
+
+def test_the_service_reuses_freed_large_buffers():
+    """What the service sets at start-up: a freed 10 MB buffer (an Arrow body) is reused
+    by the next request's, not mapped afresh (~2,500 page faults each time otherwise)."""
+    import platform
+    import resource
+
+    from trademl.serving.app import keep_freed_memory
+
+    if platform.libc_ver()[0] != "glibc":
+        assert keep_freed_memory() is False
+        return
+    assert keep_freed_memory() is True
+    chunks = [bytes([i]) * (256 << 10) for i in range(40)]
+    b"".join(chunks)  # the first one maps its pages
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(5):
+        body = b"".join(chunks)
+        assert len(body) == 10 << 20
+        del body
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+    assert faults < 500, f"{faults} page faults for five 10 MB bodies"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -111,42 +112,11 @@ def check_bars(
     checked = []
     for i, bar in enumerate(bars):
         where = f"bars[{i}]"
-        ts = pd.Timestamp(bar.timestamp).tz_convert("UTC").value
-        stamp = pd.Timestamp(ts, unit="ns", tz="UTC").isoformat()
-        last = pd.Timestamp(previous, unit="ns", tz="UTC").isoformat()
-        if ts == previous:
-            raise BarRejected(
-                f"{where}.timestamp: {stamp} duplicates the last bar of {history.symbol}",
-                field=f"{where}.timestamp",
-                status=409,
-            )
-        if ts < previous:
-            raise BarRejected(
-                f"{where}.timestamp: {stamp} is before the last bar of {history.symbol} ({last})",
-                field=f"{where}.timestamp",
-                status=409,
-            )
-        if (ts - previous) % step_ns:
-            raise BarRejected(
-                f"{where}.timestamp: {stamp} is not on the {step_ns // 10**9}s bar grid of "
-                f"the last bar ({last})",
-                field=f"{where}.timestamp",
-            )
-        if ts + step_ns > now_ns:
-            closes = pd.Timestamp(ts + step_ns, unit="ns", tz="UTC").isoformat()
-            raise BarRejected(
-                f"{where}.timestamp: the bar opened at {stamp} is not closed yet "
-                f"(closes at {closes})",
-                field=f"{where}.timestamp",
-            )
-        if ts - previous > step_ns and not allow_gap:
-            missing = (ts - previous) // step_ns - 1
-            raise BarRejected(
-                f"{where}.timestamp: {stamp} leaves a gap of {missing} bar(s) after {last} "
-                "(send the missing bars, or allow_gap: true for a real outage)",
-                field=f"{where}.timestamp",
-                status=409,
-            )
+        ts = _epoch_ns(bar.timestamp)
+        if ts - previous != step_ns or ts + step_ns > now_ns:
+            # not simply the next closed bar of the grid (the usual case, which builds no
+            # message): refused with the reason, unless a gap the client allows
+            _check_time(history.symbol, where, ts, previous, step_ns, now_ns, allow_gap)
         o, h, low, c, v = (float(getattr(bar, k)) for k in OHLCV)
         if low > min(o, c):
             raise BarRejected(
@@ -160,3 +130,53 @@ def check_bars(
         checked.append(NewBar(ts, (o, h, low, c, v)))
         previous = ts
     return checked
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _epoch_ns(stamp) -> int:
+    """Nanoseconds since the epoch of an aware datetime (a pandas Timestamp keeps its
+    nanoseconds); exact integer arithmetic, a tenth of ``pd.Timestamp(...).value``."""
+    if isinstance(stamp, pd.Timestamp):
+        return stamp.tz_convert("UTC").value
+    return (stamp - _EPOCH) // _MICROSECOND * 1000
+
+
+def _check_time(symbol, where, ts, previous, step_ns, now_ns, allow_gap) -> None:
+    """BarRejected naming why a bar opened at ``ts`` cannot follow ``previous``."""
+    stamp = pd.Timestamp(ts, unit="ns", tz="UTC").isoformat()
+    last = pd.Timestamp(previous, unit="ns", tz="UTC").isoformat()
+    if ts == previous:
+        raise BarRejected(
+            f"{where}.timestamp: {stamp} duplicates the last bar of {symbol}",
+            field=f"{where}.timestamp",
+            status=409,
+        )
+    if ts < previous:
+        raise BarRejected(
+            f"{where}.timestamp: {stamp} is before the last bar of {symbol} ({last})",
+            field=f"{where}.timestamp",
+            status=409,
+        )
+    if (ts - previous) % step_ns:
+        raise BarRejected(
+            f"{where}.timestamp: {stamp} is not on the {step_ns // 10**9}s bar grid of "
+            f"the last bar ({last})",
+            field=f"{where}.timestamp",
+        )
+    if ts + step_ns > now_ns:
+        closes = pd.Timestamp(ts + step_ns, unit="ns", tz="UTC").isoformat()
+        raise BarRejected(
+            f"{where}.timestamp: the bar opened at {stamp} is not closed yet (closes at {closes})",
+            field=f"{where}.timestamp",
+        )
+    if ts - previous > step_ns and not allow_gap:
+        missing = (ts - previous) // step_ns - 1
+        raise BarRejected(
+            f"{where}.timestamp: {stamp} leaves a gap of {missing} bar(s) after {last} "
+            "(send the missing bars, or allow_gap: true for a real outage)",
+            field=f"{where}.timestamp",
+            status=409,
+        )
