@@ -215,13 +215,16 @@ class _CentredSums:
         self.since_exact = 0
         values = self.values
         self.centre = centre = math.fsum(values) / len(values)
-        d = [v - centre for v in values]
-        d2 = [x * x for x in d]
-        sums = [math.fsum(d), math.fsum(d2)]
+        # the powers elementwise in numpy (the same IEEE products as Python floats, without
+        # a Python loop per value: this bar would otherwise cost ~40 us more than the rest)
+        d = np.fromiter(values, dtype=np.float64, count=len(values)) - centre
+        d2 = d * d
+        fsum = math.fsum
+        sums = [fsum(d.tolist()), fsum(d2.tolist())]
         if self.order >= 3:
-            sums.append(math.fsum([a * b for a, b in zip(d2, d, strict=True)]))
+            sums.append(fsum((d2 * d).tolist()))
         if self.order >= 4:
-            sums.append(math.fsum([a * a for a in d2]))
+            sums.append(fsum((d2 * d2).tolist()))
         self.sums = sums
 
 
@@ -371,12 +374,13 @@ class AutocorrState(_ReturnState):
         if self.since_exact >= self.window:
             self.since_exact = 0
             fsum = math.fsum
+            x, y = zip(*pairs, strict=True)
             s[:] = [
-                fsum([p[0] for p in pairs]),
-                fsum([p[0] * p[0] for p in pairs]),
-                fsum([p[1] for p in pairs]),
-                fsum([p[1] * p[1] for p in pairs]),
-                fsum([p[0] * p[1] for p in pairs]),
+                fsum(x),
+                fsum([a * a for a in x]),
+                fsum(y),
+                fsum([b * b for b in y]),
+                fsum([a * b for a, b in zip(x, y, strict=True)]),
             ]
         if len(pairs) < self.window or not (nonzero[0] and nonzero[1]):
             return (NAN,)
@@ -429,6 +433,8 @@ class HurstState(_CloseState):
         base = logs[longest]  # the log closing the oldest return (when one leaves)
         self.since_exact += 1
         exact = self.since_exact >= n
+        # the logs the re-add reads, once for every lag
+        recent = np.fromiter(logs, dtype=np.float64, count=size)[-n - longest :] if exact else None
         filled = size >= n + longest
         slope = 0.0
         for j, lag, weight in self.lanes:
@@ -447,7 +453,7 @@ class HurstState(_CloseState):
             if not count:
                 a = b = 0.0
             elif exact:
-                a, b = self._add_up(lag)
+                a, b = self._add_up(lag, recent)
             s1[j], s2[j] = a, b
             if filled:
                 std = math.sqrt(max((b - a * a / n) / (n - 1), 0.0))
@@ -458,8 +464,8 @@ class HurstState(_CloseState):
             return (NAN,)
         return (slope if math.isfinite(slope) else NAN,)
 
-    def _add_up(self, lag: int) -> tuple[float, float]:
-        """The sums of one lag's k-bar returns over the window, added up exactly."""
-        logs = list(self.logs)[-self.window - self.longest :]
-        diffs = [logs[i] - logs[i - lag] for i in range(self.longest, len(logs))]
-        return math.fsum(diffs), math.fsum([d * d for d in diffs])
+    def _add_up(self, lag: int, logs: np.ndarray) -> tuple[float, float]:
+        """The sums of one lag's k-bar returns over the window, added up exactly (the same
+        differences as the loop's, taken elementwise by numpy)."""
+        diffs = logs[self.longest :] - logs[self.longest - lag : len(logs) - lag]
+        return math.fsum(diffs.tolist()), math.fsum((diffs * diffs).tolist())
