@@ -276,6 +276,24 @@ class SwingState:
 
 
 # ---- trailing windows carried in Python floats: the batch arithmetic, bit-identical ----
+def _keep(
+    kept: deque[tuple[int, float]], position: int, value: float, largest: bool, window: int
+) -> deque[tuple[int, float]]:
+    """Push ``value`` (at ``position``) onto a monotonic deque of the last ``window``
+    positions: the values it outranks can never be an extreme again; the front is the
+    window's extreme."""
+    if largest:
+        while kept and kept[-1][1] <= value:
+            kept.pop()
+    else:
+        while kept and kept[-1][1] >= value:
+            kept.pop()
+    kept.append((position, value))
+    if kept[0][0] <= position - window:
+        kept.popleft()
+    return kept
+
+
 class RollingExtreme:
     """The largest (or smallest) of the last ``window`` values: a monotonic deque, O(1)
     amortised per value; a max/min is exact whatever the order, so equal to talib.MAX/MIN."""
@@ -287,18 +305,9 @@ class RollingExtreme:
         self.count = 0
 
     def push(self, value: float) -> float:
-        kept, position = self.kept, self.count
+        position = self.count
         self.count += 1
-        if self.largest:
-            while kept and kept[-1][1] <= value:
-                kept.pop()
-        else:
-            while kept and kept[-1][1] >= value:
-                kept.pop()
-        kept.append((position, value))
-        if kept[0][0] <= position - self.window:
-            kept.popleft()
-        return kept[0][1]
+        return _keep(self.kept, position, value, self.largest, self.window)[0][1]
 
     @property
     def full(self) -> bool:
@@ -320,17 +329,9 @@ class WindowExtremes:
 
     def push(self, value: float) -> list[float]:
         """Take a value; the extremes of the windows ending at it, in ``periods`` order."""
-        kept, position = self.kept, self.count
+        position = self.count
         self.count += 1
-        if self.largest:
-            while kept and kept[-1][1] <= value:
-                kept.pop()
-        else:
-            while kept and kept[-1][1] >= value:
-                kept.pop()
-        kept.append((position, value))
-        if kept[0][0] <= position - self.longest:
-            kept.popleft()
+        kept = _keep(self.kept, position, value, self.largest, self.longest)
         extremes = []
         for period in self.periods:
             oldest = position - period  # the positions after it are in the window
