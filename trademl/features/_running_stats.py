@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from trademl.features._bars import Bars
-from trademl.features._running import NAN, ReplayedState, _divide
+from trademl.features._running import CANCELLED, NAN, ReplayedState, _divide, readd_phase
 
 __all__ = [
     "AutocorrState",
@@ -152,10 +152,6 @@ class EntropyState(_ReturnState):
         return (0.0 - terms[counts[0]] - terms[counts[1]] - terms[counts[2]],)
 
 
-# the leaving term this many times the remaining sum: ~3 digits would cancel
-CANCELLED = 1e3
-
-
 class _CentredSums:
     """Sums of d, d^2, ..., d^order over the last ``window`` values, d = value - centre.
 
@@ -171,7 +167,7 @@ class _CentredSums:
         self.values: deque[float] = deque()
         self.centre = 0.0
         self.sums = [0.0] * order
-        self.since_exact = 0
+        self.since_exact = readd_phase(window)
         self.run = 0
         self.newest = NAN
 
@@ -343,7 +339,7 @@ class AutocorrState(_ReturnState):
         self.pairs: deque[tuple[float, float]] = deque()
         self.sums = [0.0] * 5  # x, x^2, y, y^2, xy (x = r_t, y = r_t-lag)
         self.nonzero = [0, 0]  # returns in the window that are not 0: x, y
-        self.since_exact = 0
+        self.since_exact = readd_phase(self.window)
 
     def _return(self, x: float) -> tuple[float, ...]:
         recent = self.recent
@@ -419,7 +415,7 @@ class HurstState(_CloseState):
         self.logs: deque[float] = deque(maxlen=self.window + self.longest + 1)
         self.s1, self.s2 = [0.0] * k, [0.0] * k
         self.nonzero = [0] * k  # k-bar returns in the window that are not 0
-        self.since_exact = 0
+        self.since_exact = readd_phase(self.window)
 
     def _take(self, value: float) -> tuple[float, ...]:
         logs = self.logs
