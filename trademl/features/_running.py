@@ -21,8 +21,8 @@ bar, numpy's log) and gives the batch values bit for bit.
 from __future__ import annotations
 
 import bisect
-import itertools
 import math
+import zlib
 from collections import deque
 from collections.abc import Mapping
 from typing import Any
@@ -52,16 +52,17 @@ NAN = float("nan")
 # a term leaving the window this many times the sum that remains: ~3 digits would cancel
 CANCELLED = 1e3
 _GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
-_SUMS_MADE = itertools.count()
 
 
-def readd_phase(window: int) -> int:
-    """Where a new running sum starts counting toward its first exact re-add. The windows
-    of one feature set (10, 20, 50, 100, 250) divide each other, so sums that all started
-    at the warm-up would all add up again on the same bar: every 100th bar was ~0.4 ms
-    slower than the rest, the p99 of ``on_bar``. Successive sums start at golden-ratio
-    steps through their window instead."""
-    return int((next(_SUMS_MADE) * _GOLDEN) % 1.0 * window)
+def readd_phase(window: int, *key: Any) -> int:
+    """Where a running sum starts counting toward its first exact re-add. The windows of
+    one feature set (10, 20, 50, 100, 250) divide each other, so sums that all started at
+    the warm-up would all add up again on the same bar: every 100th bar was ~0.4 ms
+    slower than the rest, the p99 of ``on_bar``. Each sum starts at its own point of the
+    window instead, a golden-ratio step from a hash of ``key`` (the state and its
+    parameters): the same for every instance, in every process, so two services or two
+    runs of the same bars give the same numbers."""
+    return int((zlib.crc32(repr(key).encode()) * _GOLDEN) % 1.0 * window)
 
 
 FOUR_LN2 = 4.0 * math.log(2.0)
@@ -76,12 +77,12 @@ class TrailingSums:
     path's (equal cumulative sums subtracted), not the running subtraction's leftover
     rounding (which would turn a 0 / 0 = NaN into a ratio of two tiny numbers)."""
 
-    def __init__(self, window: int, width: int, zeros_with: int | None = None):
+    def __init__(self, window: int, width: int, zeros_with: int | None = None, *, owner: str = ""):
         self.window = window
         self.width = width
         self.terms: deque[tuple[float, ...]] = deque()
         self.sums = [0.0] * width
-        self.since_exact = readd_phase(window)
+        self.since_exact = readd_phase(window, owner, width)
         self.zeros_with = zeros_with
         self.nonzero = 0  # rows in the window whose `zeros_with` column is not 0
 
@@ -190,7 +191,7 @@ class _ReturnsState(_BarState):
 
     def _reset(self) -> None:
         self.prev_log_close: float | None = None
-        self.sums = [TrailingSums(w, 2) for w in self.windows]
+        self.sums = [TrailingSums(w, 2, owner=type(self).__name__) for w in self.windows]
 
     def _push(self, bar: Mapping[str, Any]) -> bool:
         log_close = math.log(float(bar["close"]))
@@ -235,7 +236,7 @@ class _RangeState(_BarState):
 
     def _reset(self) -> None:
         self.prev_log_close = None
-        self.sums = TrailingSums(self.window, 1)
+        self.sums = TrailingSums(self.window, 1, owner=type(self).__name__)
 
     def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
         sums = self.sums.push((self._term(bar),))
@@ -287,7 +288,7 @@ class YangZhangState(_BarState):
 
     def _reset(self) -> None:
         self.prev_log_close: float | None = None
-        self.sums = TrailingSums(self.window, 5)
+        self.sums = TrailingSums(self.window, 5, owner=type(self).__name__)
 
     def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
         log = math.log
@@ -314,7 +315,7 @@ class CmfState(_RangeState):
 
     def _reset(self) -> None:
         self.prev_log_close = None
-        self.sums = TrailingSums(self.window, 2, zeros_with=1)
+        self.sums = TrailingSums(self.window, 2, zeros_with=1, owner=type(self).__name__)
 
     def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
         high, low = float(bar["high"]), float(bar["low"])
@@ -332,7 +333,7 @@ class VwapState(_RangeState):
 
     def _reset(self) -> None:
         self.prev_log_close = None
-        self.sums = TrailingSums(self.window, 2, zeros_with=1)
+        self.sums = TrailingSums(self.window, 2, zeros_with=1, owner=type(self).__name__)
 
     def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
         close, volume = float(bar["close"]), float(bar["volume"])
@@ -364,7 +365,7 @@ class AmihudState(_BarState):
 
     def _reset(self) -> None:
         self.prev_log_close: float | None = None
-        self.sums = TrailingSums(self.window, 2)
+        self.sums = TrailingSums(self.window, 2, owner=type(self).__name__)
 
     def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
         close = float(bar["close"])
@@ -394,7 +395,7 @@ class BipowerState(_BarState):
     def _reset(self) -> None:
         self.prev_log_close: float | None = None
         self.prev_abs: float | None = None
-        self.sums = TrailingSums(self.window, 2)
+        self.sums = TrailingSums(self.window, 2, owner=type(self).__name__)
 
     def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
         log_close = math.log(float(bar["close"]))
@@ -425,7 +426,7 @@ class CorwinSchultzState(_BarState):
 
     def _reset(self) -> None:
         self.prev: tuple[float, float, float] | None = None  # high, low, log(high / low)
-        self.sums = TrailingSums(self.window, 1)
+        self.sums = TrailingSums(self.window, 1, owner=type(self).__name__)
 
     def open(self, history: Bars) -> tuple[float, ...]:
         self._reset()
