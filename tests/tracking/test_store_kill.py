@@ -182,7 +182,11 @@ def test_trademl_run_killed_while_logging_then_the_next_run_works(
         dead.info.status == "FAILED"
         and "ended without closing" in dead.data.tags["trademl.failure"]
     )
-    assert len(dead.data.params) == params  # what the killed run committed is kept
+    # what the killed run committed is kept. More than the count read after the kill is
+    # fine: most likely a commit that reached the WAL just before SIGKILL, before the
+    # wal-index was updated, stays invisible to that read-only reader until the next
+    # writer recovers it (seen once in CI: 100 read, 130 kept)
+    assert len(dead.data.params) >= params
     result = run(spec, progress=False)
     assert result.run_id != killed and result.model_version >= 1
     assert client().get_run(result.run_id).info.status == "FINISHED"
