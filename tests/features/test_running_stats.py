@@ -14,7 +14,7 @@ import pytest
 from trademl.datasets import load_sample
 from trademl.features import registry
 from trademl.features._bars import Bars, bars_from_frame
-from trademl.features._running_stats import log_close
+from trademl.features._running import log_close
 
 CASES = [
     *(("logret", {"lag": lag}) for lag in (1, 2, 3, 5, 10, 20, 50)),

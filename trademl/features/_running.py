@@ -46,6 +46,7 @@ __all__ = [
     "VolRatioState",
     "VwapState",
     "YangZhangState",
+    "log_close",
 ]
 
 NAN = float("nan")
@@ -63,6 +64,23 @@ def readd_phase(window: int, *key: Any) -> int:
     parameters): the same for every instance, in every process, so two services or two
     runs of the same bars give the same numbers."""
     return int((zlib.crc32(repr(key).encode()) * _GOLDEN) % 1.0 * window)
+
+
+# (close, np.log(close)) of the newest bar: every state of a bar asks for the same log, the
+# first one pays for it (one tuple, swapped whole, so concurrent readers see a valid pair)
+_NEWEST_LOG: tuple[float, float] = (NAN, NAN)
+
+
+def log_close(close: float) -> float:
+    """``np.log(close)`` as a float: the batch path's elementwise log (on AVX-512 machines
+    ``math.log`` differs from numpy's SIMD log by an ulp at some values), taken once per
+    distinct close."""
+    global _NEWEST_LOG
+    key, value = _NEWEST_LOG
+    if close != key:
+        value = float(np.log(close))
+        _NEWEST_LOG = (close, value)
+    return value
 
 
 FOUR_LN2 = 4.0 * math.log(2.0)
@@ -498,12 +516,6 @@ class PrefixSum:
         return past[-1] - past[0] if len(past) > self.window else NAN
 
 
-def _log(value: Any) -> float:
-    """numpy's log (the batch path's): on AVX-512 machines it differs from math.log by an
-    ulp at some values, and a scalar goes through the same SIMD loop as an array."""
-    return float(np.log(np.float64(value)))
-
-
 def _cov(sxy: float, sx: float, sy: float, window: int) -> float:
     """``rolling_cov``'s last step, the same IEEE operations in the same order."""
     return (sxy - sx * sy / window) / (window - 1)
@@ -538,11 +550,11 @@ class KyleLambdaState(ReplayedState):
         return (_divide(_cov(srf, sr, sf, w), _cov(sff, sf, sf, w)),)
 
     def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
-        log_close = _log(bar["close"])
-        prev, self.prev_log_close = self.prev_log_close, log_close
+        logged = log_close(float(bar["close"]))
+        prev, self.prev_log_close = self.prev_log_close, logged
         if prev is None:
             return (NAN,)
-        r = log_close - prev
+        r = logged - prev
         sign = 1.0 if r > 0 else -1.0 if r < 0 else 0.0  # np.sign
         signed = sign * float(bar["close"]) * float(bar["volume"])
         sr, sf, srf, sff = self.sums
@@ -589,11 +601,11 @@ class RollState(ReplayedState):
         return (2.0 * math.sqrt(max(-_cov(sxy, sx, sy, self.window), 0.0)),)
 
     def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
-        log_close = _log(bar["close"])
-        prev, self.prev_log_close = self.prev_log_close, log_close
+        logged = log_close(float(bar["close"]))
+        prev, self.prev_log_close = self.prev_log_close, logged
         if prev is None:
             return (NAN,)
-        r = log_close - prev
+        r = logged - prev
         prev_r, self.prev_r = self.prev_r, r
         sx = self.returns.push(r)
         if prev_r is None:
@@ -641,11 +653,11 @@ class VolPctState(ReplayedState):
         return bisect.bisect_right(self.ranked, current) / self.lookback
 
     def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
-        log_close = _log(bar["close"])
-        prev, self.prev_log_close = self.prev_log_close, log_close
+        logged = log_close(float(bar["close"]))
+        prev, self.prev_log_close = self.prev_log_close, logged
         if prev is None:
             return (NAN,)
-        r = log_close - prev
+        r = logged - prev
         s1, s2 = self.sums.push(r), self.squares.push(r * r)
         if s1 != s1:  # the first window is not full yet
             return (NAN,)

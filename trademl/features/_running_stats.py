@@ -25,7 +25,14 @@ from typing import Any
 import numpy as np
 
 from trademl.features._bars import Bars
-from trademl.features._running import CANCELLED, NAN, ReplayedState, _divide, readd_phase
+from trademl.features._running import (
+    CANCELLED,
+    NAN,
+    ReplayedState,
+    _divide,
+    log_close,
+    readd_phase,
+)
 
 __all__ = [
     "AutocorrState",
@@ -35,23 +42,7 @@ __all__ = [
     "LogRetState",
     "SkewState",
     "ZScoreState",
-    "log_close",
 ]
-
-# (close, np.log(close)) of the newest bar: every state of a bar asks for the same log, the
-# first one pays for it (one tuple, swapped whole, so concurrent readers see a valid pair)
-_NEWEST_LOG: tuple[float, float] = (NAN, NAN)
-
-
-def log_close(close: float) -> float:
-    """``np.log(close)`` as a float: the batch path's elementwise log (``math.log`` may
-    round differently where numpy has its own SIMD log), taken once per distinct close."""
-    global _NEWEST_LOG
-    key, value = _NEWEST_LOG
-    if close != key:
-        value = float(np.log(close))
-        _NEWEST_LOG = (close, value)
-    return value
 
 
 class _CloseState(ReplayedState):
