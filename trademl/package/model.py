@@ -102,11 +102,16 @@ class ModelPackage:
         # P(down) > threshold, the first most probable class as the prediction (argmax)
         best = max(range(len(proba)), key=proba.__getitem__)
         p_up, p_down = proba[int(np.argmax(classes))], proba[int(np.argmin(classes))]
-        threshold = 0.5 + float(self.backtest.get("threshold", 0.0))
+        threshold, position = self._decision()
         signal = 1 if p_up > threshold else -1 if p_down > threshold else 0
-        if not self.backtest.get("allow_short", True):
+        if position == "long_only":
             signal = max(signal, 0)
         return float(classes[best]), p_up, signal
+
+    def _decision(self) -> tuple[float, str]:
+        """The backtest's rule for a signal: the probability to beat, and the positions."""
+        threshold = 0.5 + float(self.backtest.get("threshold", 0.0))
+        return threshold, "long_short" if self.backtest.get("allow_short", True) else "long_only"
 
     def _score(self, X: Any, symbol: str | None, *, values: bool):
         from trademl.models.signals import prob_up, signal_from_predictions
@@ -126,12 +131,9 @@ class ModelPackage:
             proba, classes = None, None
             y_pred = np.asarray(estimator.predict(X), dtype=float)
             p_up = np.full(len(X), np.nan)
+        threshold, position = self._decision()
         signal = signal_from_predictions(
-            y_pred,
-            proba,
-            classes,
-            threshold=0.5 + float(self.backtest.get("threshold", 0.0)),
-            position="long_short" if self.backtest.get("allow_short", True) else "long_only",
+            y_pred, proba, classes, threshold=threshold, position=position
         )
         return y_pred, p_up, signal.astype(np.int8)
 
