@@ -7,14 +7,17 @@ for the demo model (LightGBM with the demo spec's settings, examples/btc_1h_ligh
 on the DEFAULT feature set (every servable column of ``generate_features``; the GARCH
 column is not servable and left out), fitted on the bundled BTC/USDT 1h sample.
 
-- A: ``Predictor.on_bar`` (online state carried bar by bar, equal to the batch path);
+- A: ``Predictor.on_bar`` as the service runs it (online state carried bar by bar, equal to
+  the batch path), computing the feature columns the model reads (``columns_read``);
+- C: the same computing every column (``Predictor(all_features=True)``);
 - B, the named alternative: recompute the batch path on the last ``--tail`` bars at every
   bar (``ModelPackage.predict_frame`` of the tail, keep the newest row) -- what a service
   without online state does. Its features differ from the full history's for every
   infinite-memory indicator (EMA, RSI, ATR...), printed as the largest |proba| gap.
 
-A and B alternate bar by bar (A B A B ..., the order swapped every bar) on the same bars,
-both after the same warm-up; wall time (perf_counter) and the thread's CPU time
+Every bar runs A B C B or C B A B (swapped every bar) on the same bars, all after the same
+warm-up: each online side runs right after a batch recompute, as a bar finds a service that
+did other work since the last one; wall time (perf_counter) and the thread's CPU time
 (thread_time) are taken around the same call. Figures: p50 / p99 / mean in ms.
 
 Part ``http``: the service over real HTTP against a bare FastAPI dot-product endpoint,
@@ -116,31 +119,40 @@ def inprocess(
         raise SystemExit(f"--bars: at most {len(candles) - train_bars} with this sample")
     chosen = demo_features() if features == "demo" else None
     package, unservable = demo_package(candles, train_bars, chosen)
-    predictor = Predictor(package)
-    predictor.warm_up(SYMBOL, candles.iloc[:train_bars])
+    predictors = {"A": Predictor(package), "C": Predictor(package, all_features=True)}
+    for predictor in predictors.values():
+        predictor.warm_up(SYMBOL, candles.iloc[:train_bars])
     settle_heap()  # as the service does once its models are warm (both sides share it)
     stream = candles.iloc[train_bars : train_bars + bars]
     records = stream.to_dict("records")
-    timings: dict[str, tuple[list[float], list[float]]] = {"A": ([], []), "B": ([], [])}
+    timings: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in "ACB"}
     gap = 0.0
     for i, (stamp, bar) in enumerate(zip(stream.index, records, strict=True)):
         end = train_bars + i + 1
 
-        def online(bar=bar, stamp=stamp):
+        def online(bar=bar, stamp=stamp, predictor=predictors["A"]):
+            return predictor.on_bar(SYMBOL, bar, stamp)["proba"]
+
+        def every_column(bar=bar, stamp=stamp, predictor=predictors["C"]):
             return predictor.on_bar(SYMBOL, bar, stamp)["proba"]
 
         def batch_tail(end=end):
             return float(package.predict_frame(candles.iloc[end - tail : end])["proba"].iloc[-1])
 
-        sides = (("A", online), ("B", batch_tail)) if i % 2 == 0 else (
-            ("B", batch_tail), ("A", online))  # fmt: skip
+        first, second = (("A", online), ("C", every_column))[:: 1 if i % 2 == 0 else -1]
+        sides = (first, ("B", batch_tail), second, ("B", batch_tail))
         answers = {}
         for name, call in sides:
             answers[name], wall, cpu = _timed(call)
             timings[name][0].append(wall)
             timings[name][1].append(cpu)
+        if answers["A"] != answers["C"]:
+            raise SystemExit(
+                f"bar {stamp}: the columns read give {answers['A']}, all {answers['C']}"
+            )
         gap = max(gap, abs(answers["A"] - answers["B"]))
     online_figures = _figures(*timings["A"])
+    every_figures = _figures(*timings["C"])
     tail_figures = _figures(*timings["B"])
     return {
         "part": "inprocess",
@@ -150,12 +162,14 @@ def inprocess(
             "tail_bars": tail,
             "feature_set": features,
             "features": len(package.feature_names),
+            "columns_read": len(package.columns_read(SYMBOL) or package.feature_names),
             "left_out_unservable": unservable,
             "model": DEMO_MODEL,
-            "order": "A B / B A alternating per bar",
+            "order": "A B C B / C B A B, swapped every bar",
             "heap": "settled (gc.freeze) after the warm-up, as in `trademl serve`",
         },
         "online_on_bar": online_figures,
+        "online_all_columns": every_figures,
         "batch_on_tail": tail_figures,
         "ratio_p50_tail_over_online": tail_figures["p50_ms"] / online_figures["p50_ms"],
         "ratio_cpu_mean_tail_over_online": tail_figures["cpu_mean_ms"]
@@ -166,10 +180,10 @@ def inprocess(
 
 def _print(result: dict[str, Any]) -> None:
     print(json.dumps(result["settings"], indent=None))
-    for name in ("online_on_bar", "batch_on_tail"):
+    for name in ("online_on_bar", "online_all_columns", "batch_on_tail"):
         f = result[name]
         print(
-            f"{name:>14}: p50 {f['p50_ms']:.3f} ms  p99 {f['p99_ms']:.3f} ms  "
+            f"{name:>18}: p50 {f['p50_ms']:.3f} ms  p99 {f['p99_ms']:.3f} ms  "
             f"mean {f['mean_ms']:.3f} ms  | CPU p50 {f['cpu_p50_ms']:.3f} ms  "
             f"p99 {f['cpu_p99_ms']:.3f} ms  mean {f['cpu_mean_ms']:.3f} ms"
         )

@@ -74,13 +74,17 @@ def candles() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def default_stream(candles):
-    """The default feature set: warm up on 3,000 real bars, stream the next 5,000."""
+    """The default feature set: warm up on 3,000 real bars, stream the next 5,000, computing
+    every column (the rows), and as the service does, only the columns the model reads."""
     recipe = _recipe(candles, {})
     package = _package(recipe, candles.iloc[:WARM])
-    predictor = Predictor(package)
+    predictor = Predictor(package, all_features=True)
     predictor.warm_up(SYMBOL, candles.iloc[:WARM])
-    answers, rows = _stream(predictor, candles.iloc[WARM:])
-    return package, answers, rows
+    every, rows = _stream(predictor, candles.iloc[WARM:])
+    served = Predictor(package)
+    served.warm_up(SYMBOL, candles.iloc[:WARM])
+    answers, read_rows = _stream(served, candles.iloc[WARM:])
+    return package, answers, rows, every, read_rows
 
 
 def _owners(spec: dict) -> dict:
@@ -112,7 +116,7 @@ def _compare(columns, online, batch, owners, float32=False):
 
 
 def test_default_set_streams_like_batch(candles, default_stream):
-    package, _, online = default_stream
+    package, _, online, _, _ = default_stream
     columns = package.recipe.columns
     batch = package.recipe.transform(candles, SYMBOL).iloc[WARM:][columns].to_numpy()
     assert online.shape == (STREAM, len(columns)) and len(columns) > 250
@@ -123,7 +127,7 @@ def test_default_set_streams_like_batch(candles, default_stream):
 
 
 def test_predictor_proba_equals_predict_frame(candles, default_stream):
-    package, answers, _ = default_stream
+    package, answers, _, _, _ = default_stream
     reference = package.predict_frame(candles).loc[candles.index[WARM:]]
     got = pd.DataFrame(answers).set_index("timestamp")
     assert got["ready"].all() and len(got) == STREAM == len(reference)
@@ -131,6 +135,50 @@ def test_predictor_proba_equals_predict_frame(candles, default_stream):
     np.testing.assert_array_equal(got["prediction"], reference["y_pred"])
     np.testing.assert_array_equal(got["signal"], reference["signal"])
     assert 0.05 < (got["signal"] > 0).mean() < 0.95  # a real model, not a constant
+
+
+def test_the_service_computes_only_the_columns_the_model_reads(candles, default_stream):
+    package, answers, rows, every, read_rows = default_stream
+    read = package.columns_read(SYMBOL)
+    columns = package.recipe.columns
+    booster = package.estimators[POOLED].estimator_.booster_
+    splits = booster.feature_importance("split", iteration=0)
+    splits = dict(zip(booster.feature_name(), splits, strict=True))
+    assert read == [c for c in columns if splits[c] > 0] and 10 < len(read) < len(columns)
+    # the columns read are the full state's, to the bit; the rest are never computed
+    at = [columns.index(c) for c in read]
+    np.testing.assert_array_equal(read_rows[:, at], rows[:, at])
+    unread = np.setdiff1d(np.arange(len(columns)), at)
+    assert np.isnan(read_rows[:, unread]).all()
+    # and the answers are the same, bit for bit, as computing every column
+    assert answers == every
+
+
+def test_a_model_reading_few_columns_answers_from_the_same_bar_as_batch(candles):
+    """From a cold start, a bar is answered once every column of the recipe is past its
+    warm-up, read or not: the batch path scores no bar before that either."""
+    recipe = _recipe(candles, {"indicators": ["rsi", "ema", "hurst"]})
+    train = candles.iloc[:2000]
+    X = recipe.transform(train, SYMBOL).assign(hurst_100=0.0, hurst_250=0.0)  # never split on
+    up = (train["close"].shift(-HORIZON) > train["close"]).astype(int)
+    rows = X.notna().all(axis=1) & train["close"].shift(-HORIZON).notna()
+    model = build_model({"kind": "lightgbm", "params": {"n_estimators": 40}}, "classification")
+    package = ModelPackage(
+        recipe=recipe, estimators={POOLED: model.fit(X[rows], up[rows])}, task="classification",
+        label={"kind": "direction", "horizon": HORIZON}, timeframe="1h",
+        backtest={"execution_lag": 1, "threshold": 0.0}, name="reads-few",
+    )  # fmt: skip
+    read = package.columns_read(SYMBOL)
+    assert read is not None and not any(c.startswith("hurst") for c in read)
+    history = candles.iloc[2000:2400]
+    served = Predictor(package)
+    answers = [served.on_bar(SYMBOL, bar, stamp) for stamp, bar in
+               zip(history.index, history.to_dict("records"), strict=True)]  # fmt: skip
+    got = pd.DataFrame(answers).set_index("timestamp")
+    reference = package.predict_frame(history)
+    assert list(got.index[got["ready"]]) == list(reference.index)
+    np.testing.assert_allclose(got.loc[got["ready"], "proba"], reference["proba"], atol=1e-9)
+    assert not served.state(SYMBOL).computes_all
 
 
 def test_demo_spec_features_stream_like_batch(candles):
@@ -224,7 +272,7 @@ def test_unservable_features_are_refused_unless_allowed(candles):
     with pytest.raises(UnservableFeatures, match="garch_100_60"):
         OnlineFeatures(recipe, SYMBOL)
     # allowed: recomputed on the whole history kept since the warm-up, so still batch-equal
-    predictor = Predictor(package, allow_unservable=True)
+    predictor = Predictor(package, allow_unservable=True, all_features=True)
     predictor.warm_up(SYMBOL, history.iloc[:300])
     answers, rows = _stream(predictor, history.iloc[300:])
     batch = recipe.transform(history, SYMBOL).iloc[300:].to_numpy()

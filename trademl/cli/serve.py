@@ -43,6 +43,11 @@ def serve_command(
         "--allow-unservable",
         help="Serve a model whose features cannot be computed exactly bar by bar.",
     ),
+    all_features: bool = typer.Option(
+        False,
+        "--all-features",
+        help="Compute every feature column bar by bar, not only those the model reads.",
+    ),
     max_history: int = typer.Option(20_000, "--max-history", help="Bars kept per symbol."),
     replay: Path | None = typer.Option(
         None, "--replay", help="Stream this candles file through the service at --url."
@@ -84,7 +89,7 @@ def serve_command(
     service = build_service(
         model, challenger=challenger, warmup=warmup, tracking_uri=tracking_uri, db=db,
         log_predictions=not no_log, allow_unservable=allow_unservable, max_history=max_history,
-        protect_predictions=protect, poll_seconds=poll,
+        protect_predictions=protect, poll_seconds=poll, all_features=all_features,
     )  # fmt: skip
     routing = service.deployment.routing
     other = f", challenger {routing.challenger.label}" if routing.challenger else ""

@@ -7,7 +7,8 @@ Every state has the same two calls (what ``trademl.serving.online`` drives):
   the outputs at its last bar;
 - ``update(window, bar)``: the bars up to the new one (at least ``need`` of them, and all
   of them until ``opened``) and the new bar's values as floats; returns the outputs at
-  the new bar.
+  the new bar. A state that reads only the bar once opened says so (``window_free =
+  True``): the service's steady loop then builds it no window.
 
 TA-Lib keeps its own state in ``talib.stream`` handles (O(1) per bar, bit-identical to the
 Function API); a handle needs ``lookback + 1`` bars or a few more before it can be opened,
@@ -46,6 +47,20 @@ class _LastBar:
     def __getattr__(self, name: str) -> np.float64:
         try:
             return self._columns[name][-1]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+class BarScalars:
+    """The new bar's values as numpy scalars (``bars.close`` and the like), read from the
+    bar itself: what ``_LastBar`` reads from the window, without one."""
+
+    def __init__(self, bar: Mapping[str, np.float64]):
+        self._bar = bar
+
+    def __getattr__(self, name: str) -> np.float64:
+        try:
+            return self._bar[name]
         except KeyError:
             raise AttributeError(name) from None
 
@@ -171,6 +186,7 @@ class VolSmaState:
     """TA-Lib's SMA keeps a running total (its rounding depends on the whole history)."""
 
     need = 1
+    window_free = True
 
     def __init__(self, timeperiod: int):
         from trademl.features.volume import volume_ratio
@@ -199,24 +215,29 @@ class VolSmaState:
 
 
 class VptState:
-    """The running sum of volume x relative close change, added in the order cumsum adds."""
+    """The running sum of volume x relative close change, added in the order cumsum adds.
+    The last close is carried (as the numpy scalar the window would hold)."""
 
     need = 2
     opened = True
+    window_free = True
 
     def __init__(self) -> None:
         self.total: float | None = None  # None until a second bar exists
+        self.close: np.float64 | None = None
 
     def open(self, history: Bars) -> tuple[float, ...]:
         from trademl.features.volume import vpt
 
         values = vpt(history)
         self.total = None if len(history) < 2 else float(values[-1])
+        self.close = history.columns["close"][-1]
         return (float(values[-1]),)
 
     def update(self, window: Bars, bar: Mapping[str, float]) -> tuple[float, ...]:
-        close, volume = window.columns["close"], window.columns["volume"]
-        change = volume[-1] * (close[-1] / close[-2] - 1.0)
+        close = np.float64(bar["close"])
+        change = np.float64(bar["volume"]) * (close / self.close - 1.0)
+        self.close = close
         self.total = float(change) if self.total is None else float(self.total + change)
         return (self.total,)
 
@@ -226,6 +247,7 @@ class SwingState:
     The last ``2 * order + 1`` highs and lows are carried with their rolling max/min."""
 
     opened = True
+    window_free = True
 
     def __init__(self, order: int):
         self.order = order

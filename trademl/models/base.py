@@ -195,6 +195,13 @@ class TabularModel(BaseEstimator, ABC):
         """``predict_proba_values`` of one row (1-D) -> its class probabilities."""
         return self.predict_proba_values(row[None, :])[0]
 
+    def features_read(self) -> np.ndarray | None:
+        """Positions (in the fitted column order) of the input columns the fitted model's
+        predictions can depend on; None: all of them. Serving computes only these online.
+        Members that can tell (tree ensembles) override it."""
+        self._check_fitted()
+        return None
+
     def predict(self, X) -> np.ndarray:
         self._check_fitted()
         if self.task == "classification":

@@ -152,17 +152,28 @@ class LightGBMModel(TabularModel):
         self._check_fitted()
         if row.dtype not in _SINGLE_ROW_DTYPES:
             return self.predict_proba_values(row[None, :])[0]
-        booster = self.estimator_.booster_
         scorers = self.__dict__.setdefault("_single_rows", {})
         scorer = scorers.get(row.dtype)
-        if scorer is None or scorer.booster is not booster:
-            scorer = scorers[row.dtype] = _SingleRow(booster, row.dtype, self.n_jobs or 1)
-        raw = scorer.predict(row).tolist()
+        # a refit makes a new estimator: its trees need their own handle
+        if scorer is None or scorer.estimator is not self.estimator_:
+            scorer = _SingleRow(self.estimator_, row.dtype, self.n_jobs or 1)
+            scorers[row.dtype] = scorer
+        raw = scorer.predict(row)
         if len(raw) == 1:  # binary: LightGBM reports P(class 1)
             raw = [1.0 - raw[0], raw[0]]
         # normalised_proba in Python floats (numpy adds a short row left to right too)
         total = sum(raw)
         return np.array([p / total for p in raw] if total > 0 else raw)
+
+    def features_read(self) -> np.ndarray | None:
+        """The columns some split of some tree tests (every tree, also past an early-stopping
+        optimum: a superset is always safe). A tree reads no other input, so a row whose
+        other values are NaN gets the same prediction to the bit."""
+        self._check_fitted()
+        booster = self.estimator_.booster_
+        if booster.params.get("linear_tree"):  # its leaves are linear models of every column
+            return None
+        return np.flatnonzero(booster.feature_importance("split", iteration=0))
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(super().__getstate__())  # a copy: the base returns the live __dict__
@@ -188,12 +199,14 @@ class _SingleRow:
     prediction set-up that ``Booster.predict`` redoes on every call (a predictor object, its
     parameter string, the thread count) is made once, so serving one bar costs ~15 us
     instead of ~140. The same trees, iterations and float type as ``Booster.predict``, so
-    the same numbers (tested bit for bit)."""
+    the same numbers (tested bit for bit). The row and answer buffers and their ctypes
+    pointers are made once too: a bar that finds cold caches pays for every object made."""
 
-    def __init__(self, booster: Any, dtype: np.dtype, threads: int):
+    def __init__(self, estimator: Any, dtype: np.dtype, threads: int):
         from lightgbm.basic import _LIB, _c_str, _safe_call
 
-        self.booster = booster
+        booster = estimator.booster_
+        self.estimator = estimator
         self.dtype = dtype
         self.width = booster.num_feature()
         self.outputs = booster.num_model_per_iteration()
@@ -213,26 +226,30 @@ class _SingleRow:
                 ctypes.byref(self._handle),
             )
         )
-        self._lock = threading.Lock()  # the handle's buffers are not for two threads at once
+        self._row = np.empty(self.width, dtype=dtype)
+        self._out = np.empty(self.outputs, dtype=np.float64)
+        self._call = _LIB.LGBM_BoosterPredictForMatSingleRowFast
+        self._args = (
+            self._handle,
+            self._row.ctypes.data_as(ctypes.c_void_p),
+            ctypes.byref(ctypes.c_int64()),
+            self._out.ctypes.data_as(ctypes.POINTER(ctypes.c_double)),
+        )
+        # the handle and the buffers are not for two threads at once
+        self._lock = threading.Lock()
 
-    def predict(self, row: np.ndarray) -> np.ndarray:
-        from lightgbm.basic import _safe_call
-
+    def predict(self, row: np.ndarray) -> list[float]:
+        """One row's outputs (probabilities), as Python floats."""
         if row.shape != (self.width,):
             raise ValueError(f"expected {self.width} features, got {row.shape}")
-        row = np.ascontiguousarray(row, dtype=self.dtype)
-        out = np.empty(self.outputs, dtype=np.float64)
-        written = ctypes.c_int64()
         with self._lock:
-            _safe_call(
-                self._lib.LGBM_BoosterPredictForMatSingleRowFast(
-                    self._handle,
-                    row.ctypes.data_as(ctypes.c_void_p),
-                    ctypes.byref(written),
-                    out.ctypes.data_as(ctypes.POINTER(ctypes.c_double)),
-                )
-            )
-        return out
+            self._row[:] = row  # the cast np.ascontiguousarray(row, dtype) makes
+            status = self._call(*self._args)
+            if status != 0:
+                from lightgbm.basic import _safe_call
+
+                _safe_call(status)  # raises LightGBM's last error
+            return self._out.tolist()
 
     def __del__(self) -> None:
         handle = getattr(self, "_handle", None)

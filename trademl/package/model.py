@@ -66,6 +66,18 @@ class ModelPackage:
             )
         return self.estimators[symbol]
 
+    def columns_read(self, symbol: str | None = None) -> list[str] | None:
+        """The recipe's feature columns the estimator for ``symbol`` can read (in recipe
+        order), or None when it may read every one (or tells nothing). The rest cannot
+        change its predictions, so the service does not compute them bar by bar."""
+        read = getattr(self._estimator(symbol), "features_read", None)
+        positions = read() if read is not None else None
+        if positions is None or len(positions) == 0:  # a model of no column: keep them all
+            return None
+        columns = self.recipe.columns  # the one-hot symbol columns come after them
+        chosen = [columns[i] for i in np.unique(positions) if i < len(columns)]
+        return None if len(chosen) == len(columns) else chosen
+
     # ---- scoring ----------------------------------------------------------------------
     def score_rows(self, X: pd.DataFrame, symbol: str | None = None) -> pd.DataFrame:
         """Feature rows (the package's columns, no NaN) -> y_pred, proba, signal."""
@@ -101,12 +113,13 @@ class ModelPackage:
         # signal_from_predictions for one row: long when P(up) > threshold, short when
         # P(down) > threshold, the first most probable class as the prediction (argmax)
         best = max(range(len(proba)), key=proba.__getitem__)
-        p_up, p_down = proba[int(np.argmax(classes))], proba[int(np.argmin(classes))]
+        labels = classes.tolist()  # Python numbers: np.argmax per bar costs more than this
+        p_up, p_down = proba[labels.index(max(labels))], proba[labels.index(min(labels))]
         threshold, position = self._decision()
         signal = 1 if p_up > threshold else -1 if p_down > threshold else 0
         if position == "long_only":
             signal = max(signal, 0)
-        return float(classes[best]), p_up, signal
+        return float(labels[best]), p_up, signal
 
     def _decision(self) -> tuple[float, str]:
         """The backtest's rule for a signal: the probability to beat, and the positions."""

@@ -80,7 +80,11 @@ def resolve_reference(reference: str) -> tuple[str, str]:
 
 
 def load_slot(
-    reference: str, *, tracking_uri: str | None = None, allow_unservable: bool = False
+    reference: str,
+    *,
+    tracking_uri: str | None = None,
+    allow_unservable: bool = False,
+    all_features: bool = False,
 ) -> ModelSlot:
     """Load (and verify) the package ``reference`` points at now, with a fresh predictor."""
     from trademl.package import load_model
@@ -92,7 +96,7 @@ def load_slot(
     from trademl.serving.predictor import Predictor
 
     # refuses (UnservableFeatures, naming them) a model whose features cannot be served
-    predictor = Predictor(package, allow_unservable=allow_unservable)
+    predictor = Predictor(package, allow_unservable=allow_unservable, all_features=all_features)
     return ModelSlot(
         reference=reference,
         name=name or package.name,

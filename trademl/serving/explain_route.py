@@ -189,8 +189,8 @@ def _given_row(columns: list[str], values: list[float], wanted: list[str]) -> di
 async def _seen_row(
     deployment: Any, slot: Any, symbol: str, timestamp: datetime | None
 ) -> tuple[pd.Timestamp, dict[str, float]]:
-    """The input row of a bar the service has seen: the online state's for the newest bar,
-    the batch path on the kept history for an earlier one."""
+    """The input row of a bar the service has seen: the online state's for the newest bar
+    when it computes every column, the batch path on the kept history otherwise."""
     history = deployment.histories.get(symbol)
     state = slot.predictor.states_.get(symbol)
     if history is None or state is None or state.last_timestamp is None:
@@ -202,7 +202,7 @@ async def _seen_row(
     names = slot.package.feature_names
     newest = pd.Timestamp(state.last_timestamp)
     wanted = newest if timestamp is None else _utc(timestamp)
-    if wanted == newest:
+    if wanted == newest and state.computes_all:
         values = state.last_row
     else:
         # copied here, on the event loop, where no bar can be appended meanwhile

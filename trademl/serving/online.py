@@ -36,7 +36,7 @@ import pandas as pd
 from trademl.errors import DataError, TradeMLError
 from trademl.features._bars import Bars, bars_from_frame, infer_bar_delta
 from trademl.features._generate import FeaturePlan, Planned, compute_plan, load_feature_spec
-from trademl.features._online_state import TalibStream, _LastBar
+from trademl.features._online_state import BarScalars, TalibStream
 from trademl.features._registry import INPUTS
 from trademl.features._rolling import TailLogs
 from trademl.features._running import ReplayedState
@@ -92,7 +92,8 @@ class _RecipePlan:
     unservable: dict[str, str]  # recipe column -> reason
 
 
-def _recipe_plan(recipe: FeatureRecipe) -> _RecipePlan:
+def _recipe_plan(recipe: FeatureRecipe, columns: list[str] | None = None) -> _RecipePlan:
+    """The plan of the recipe's ``columns`` (default: all of them)."""
     from trademl.features._generate import make_plan
 
     spec = load_feature_spec(recipe.feature_spec)
@@ -100,7 +101,8 @@ def _recipe_plan(recipe: FeatureRecipe) -> _RecipePlan:
     # every input counts as available: the recipe says which columns the model was fitted
     # on, and a feature reading order-book data must be named, not silently planned away
     plan, _ = make_plan(spec, set(INPUTS))
-    wanted = set(recipe.columns)
+    columns = recipe.columns if columns is None else columns
+    wanted = set(columns)
     sources = {source for name, source, _ in plan.lag_columns if name in wanted}
     z_suffix = f"_z{spec.normalise.window}" if spec.normalise is not None else None
     z_sources: set[str] = set()
@@ -112,7 +114,7 @@ def _recipe_plan(recipe: FeatureRecipe) -> _RecipePlan:
     needed = wanted | sources | z_sources
     plan = plan.restrict(lambda p: bool(needed.intersection(p.columns)), spec)
     known = set(plan.names)
-    missing = [c for c in recipe.columns if c not in known]
+    missing = [c for c in columns if c not in known]
     if missing:
         raise DataError(
             f"the recipe's feature spec does not produce column(s) {missing[:5]} the model needs"
@@ -120,7 +122,7 @@ def _recipe_plan(recipe: FeatureRecipe) -> _RecipePlan:
     owner_item = {c: p for p in plan.items() for c in p.columns}
     lag_source = {name: source for name, source, _ in plan.lag_columns}
     unservable: dict[str, str] = {}
-    for column in recipe.columns:
+    for column in columns:
         if column in lag_source:
             source = lag_source[column]
         elif z_suffix and (column.endswith(z_suffix) or column in z_sources):
@@ -135,6 +137,13 @@ def _recipe_plan(recipe: FeatureRecipe) -> _RecipePlan:
         if reason:
             unservable[column] = reason
     return _RecipePlan(spec, plan, unservable)
+
+
+def _warm_bars(plan: FeaturePlan, columns: list[str]) -> int:
+    """Bars until every one of ``columns`` has a value: its feature's warm-up, plus a lag."""
+    warm = {c: p.feature.warmup_bars(p.params) + 1 for p in plan.items() for c in p.columns}
+    warm.update({name: warm[source] + lag for name, source, lag in plan.lag_columns})
+    return max([warm[c] for c in columns] + [1])
 
 
 def _item_reason(item: Planned) -> str:
@@ -270,7 +279,7 @@ def _talib_derived(server: TalibStream):
         values = [raw[i] for i in picks]
         if derived is not None:
             scalars = tuple([np.float64(v) for v in raw])
-            values += [float(v) for v in derived(_LastBar(window), params, scalars)]
+            values += [float(v) for v in derived(BarScalars(bar), params, scalars)]
         return values
 
     if derived is _distance:
@@ -342,6 +351,10 @@ class OnlineFeatures:
     ``update(bar, timestamp)`` per new closed bar -> the estimator's input row
     (``recipe.input_columns`` order, ``recipe.dtype``). ``ready`` is True once every
     feature is past its warm-up; ``last_timestamp`` is the newest bar taken.
+
+    ``compute``: only these of the recipe's columns are computed (what the model reads,
+    see ``ModelPackage.columns_read``); the others stay NaN in the row, and
+    ``scorable`` tells whether the newest row can be scored as the batch path would.
     """
 
     def __init__(
@@ -351,6 +364,7 @@ class OnlineFeatures:
         *,
         allow_unservable: bool = False,
         bar_delta: pd.Timedelta | str | None = None,
+        compute: list[str] | None = None,
     ):
         self.recipe = recipe
         self.symbol = symbol
@@ -364,6 +378,16 @@ class OnlineFeatures:
         if planned.unservable and not allow_unservable:
             raise UnservableFeatures(planned.unservable)
         self.unservable_ = planned.unservable
+        # bars until every column of the recipe has a value, computed or not: the batch
+        # path scores no bar before, so neither does a row that computes a few columns
+        self._warm = _warm_bars(planned.plan, recipe.columns)
+        self._computed = list(recipe.columns)
+        if compute is not None:
+            unknown = sorted(set(compute) - set(recipe.columns))
+            if unknown:
+                raise DataError(f"compute: column(s) {unknown[:5]} are not in the recipe")
+            self._computed = [c for c in recipe.columns if c in set(compute)]
+            planned = _recipe_plan(recipe, self._computed)
         self._spec = planned.spec
         self._plan = planned.plan
         self._dtype = np.float32 if self._spec.float32 else np.float64
@@ -402,19 +426,28 @@ class OnlineFeatures:
         self._lags = [(base_index[source], lag) for _, source, lag in lags]
         # the base vectors of the last max_lag bars, newest last (a lag reads them back)
         self._recent: list[np.ndarray] = []
+        # the row is one gather from [base vector, lag values, NaN]: a column not computed
+        # reads the NaN (in the base vector, the spare slot, set to NaN once servers ran)
         columns = [*plan.base_names, *(name for name, _, _ in lags)]
         position = {c: i for i, c in enumerate(columns)}
-        self._order = np.array([position[c] for c in self.recipe.columns], dtype=np.intp)
-        # bars until every column has a value: its feature's warm-up, plus the lag
-        warm = {c: p.feature.warmup_bars(p.params) + 1 for p in items for c in p.columns}
-        warm.update({name: warm[source] + lag for name, source, lag in lags})
-        self._warm = max([warm[c] for c in self.recipe.columns] + [1])
+        computed = set(self._computed)
+        self._gather = np.array(
+            [position[c] if c in computed else len(columns) for c in self.recipe.columns],
+            dtype=np.intp,
+        )
+        # where the computed columns are in the row (None: every column)
+        self._at = (
+            None
+            if len(computed) == len(self.recipe.columns)
+            else np.array([i for i, c in enumerate(self.recipe.columns) if c in computed])
+        )
         self._one_hot = (
             np.array([self.symbol == s for s in self.recipe.symbols], dtype=np.float64)
             if self.recipe.one_hot_symbols
             else None
         )
         self._row: np.ndarray | None = None
+        self._complete = False  # every computed column of the newest row is finite
         self._broken: BaseException | None = None
         self.last_timestamp: pd.Timestamp | None = None
 
@@ -425,6 +458,18 @@ class OnlineFeatures:
             return False
         # once the steady loop is compiled every handle is open (no scan of 180 servers)
         return self._steady is not None or all(s.opened for s, _ in self._servers)
+
+    @property
+    def computes_all(self) -> bool:
+        """Every column of the recipe is computed (no ``compute`` subset)."""
+        return self._at is None
+
+    @property
+    def scorable(self) -> bool:
+        """The newest row can be scored: every computed column has a value, and, for a
+        subset, every column of the recipe is past its warm-up (the batch path scores a bar
+        only once all of them have values)."""
+        return self._complete and (self._at is None or self._history.seen >= self._warm)
 
     @property
     def bars_seen(self) -> int:
@@ -541,11 +586,11 @@ class OnlineFeatures:
                 else:
                     multi.append((call, handle.inputs, positions))
             elif isinstance(server, TalibStream):
-                other.append((_talib_derived(server), 1, positions))
+                other.append((_talib_derived(server), None, positions))
             elif isinstance(server, _TailServer) and server.last is not None:
                 other.append((_tail_last(server), server.need, positions))
-            elif isinstance(server, ReplayedState):  # carries its own terms: no window
-                other.append((server.update, None, positions))
+            elif isinstance(server, ReplayedState) or getattr(server, "window_free", False):
+                other.append((server.update, None, positions))  # carries what it reads
             else:
                 other.append((server.update, server.need, positions))
         needs = sorted({need for _, need, _ in other if need is not None})
@@ -581,19 +626,26 @@ class OnlineFeatures:
             history = self._history.window()
             columns, _ = compute_plan(_with_index(history), sub, self._nan_spec, np.float64)
             base[positions] = [columns[c][-1] for c in names]
-        base = base[:-1].astype(self._dtype, copy=False)  # a fresh vector every bar
-        self._base_ = base
         if self._lags:
+            self._base_ = base[:-1].astype(self._dtype)  # the lags of later bars read it
             lagged = [
                 self._recent[-lag][source] if lag <= len(self._recent) else NAN
                 for source, lag in self._lags
             ]
-            base = np.concatenate([base, np.asarray(lagged, dtype=self._dtype)])
-        values = base[self._order]
-        values[~np.isfinite(values)] = np.nan
+            base = np.concatenate([self._base_, np.asarray(lagged, dtype=self._dtype), [NAN]])
+        else:
+            base[-1] = NAN
+        # the spec's dtype, then the recipe's: the rounding the batch path does
+        values = base[self._gather].astype(self._dtype, copy=False)
+        values = values.astype(self.recipe.dtype, copy=False)
+        finite = np.isfinite(values)  # in the row's dtype: a float32 row may overflow
+        count = np.count_nonzero(finite)
+        self._complete = count == len(self._computed)  # the others are NaN, never finite
+        if not self._complete:
+            values[~finite] = NAN
         if self._one_hot is not None:
-            values = np.concatenate([values, self._one_hot])
-        self._row = values.astype(self.recipe.dtype, copy=False)
+            values = np.concatenate([values, self._one_hot]).astype(values.dtype, copy=False)
+        self._row = values
         self.last_timestamp = stamp
 
     # ---- checks (before anything changes) -------------------------------------------
@@ -684,7 +736,14 @@ def _scatter(base: np.ndarray, positions: tuple[int, ...], values: tuple[float, 
         base[position] = value
 
 
+_UTC = pd.Timestamp(0, tz="UTC").tzinfo
+
+
 def _as_timestamp(value: Any) -> pd.Timestamp:
+    if type(value) is pd.Timestamp and value.tzinfo is _UTC:
+        # already what the conversion gives: on a bar's path, pandas' constructor and
+        # tz_convert cost ~70 us with cold caches, more than most features
+        return value
     try:
         stamp = pd.Timestamp(value)
     except (TypeError, ValueError) as exc:

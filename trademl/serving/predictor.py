@@ -42,11 +42,18 @@ class Predictor:
     ``allow_unservable``: serve a model whose features cannot be carried bar by bar by
     recomputing those on the whole history kept since the warm-up (see
     :mod:`trademl.serving.online`); refused with :class:`UnservableFeatures` otherwise.
+
+    Each bar computes only the feature columns the model can read
+    (``ModelPackage.columns_read``: 48 of the 257 default columns for the demo LightGBM);
+    the others cannot change a prediction. ``all_features=True`` computes every column.
     """
 
-    def __init__(self, package: ModelPackage, *, allow_unservable: bool = False):
+    def __init__(
+        self, package: ModelPackage, *, allow_unservable: bool = False, all_features: bool = False
+    ):
         self.package = package
         self.allow_unservable = allow_unservable
+        self.all_features = all_features
         self.unservable_ = unservable_features(package.recipe)
         if self.unservable_ and not allow_unservable:
             raise UnservableFeatures(self.unservable_)
@@ -70,11 +77,14 @@ class Predictor:
                     f"symbol {symbol!r} is unknown to this model (it serves "
                     f"{', '.join(self.package.symbols)})"
                 )
+            # a sequence model's window of rows is scored through the frame path: all of them
+            read = self.all_features or self.window_ > 1
             state = OnlineFeatures(
                 self.package.recipe,
                 symbol,
                 allow_unservable=self.allow_unservable,
                 bar_delta=self.package.timeframe,
+                compute=None if read else self.package.columns_read(symbol),
             )
             self.states_[symbol] = state
         return state
@@ -118,7 +128,7 @@ class Predictor:
         state = self.state(symbol)
         row = state.update(bar, timestamp, now=now)
         stamp = state.last_timestamp
-        if not np.isfinite(row).all():
+        if not state.scorable:
             return {"timestamp": stamp, "prediction": None, "proba": None, "signal": None,
                     "ready": False}  # fmt: skip
         if self.window_ > 1:

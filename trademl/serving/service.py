@@ -88,6 +88,7 @@ def build_service(
     max_history: int = DEFAULT_MAX_HISTORY,
     protect_predictions: bool = False,
     poll_seconds: float = 30.0,
+    all_features: bool = False,
 ) -> Service:
     """Everything ``trademl serve`` runs, ready for uvicorn (raises on a bad model or input)."""
     from functools import partial
@@ -99,7 +100,12 @@ def build_service(
     from trademl.serving.metrics import ServingMetrics
 
     _configure_tracking(tracking_uri)
-    loader = partial(load_slot, tracking_uri=tracking_uri, allow_unservable=allow_unservable)
+    loader = partial(
+        load_slot,
+        tracking_uri=tracking_uri,
+        allow_unservable=allow_unservable,
+        all_features=all_features,
+    )
     champion = loader(model)  # verified against its manifest; refuses a tampered package
     frames = warmup_frames(warmup, champion.package.symbols) if warmup else _run_frames(champion)
     if not frames:
