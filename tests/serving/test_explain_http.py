@@ -91,6 +91,19 @@ def test_explain_a_seen_bar_uses_the_row_its_prediction_used(serve_in_thread, re
         assert newest["proba"] == pytest.approx(served[-1]["proba"], abs=1e-12)
         assert newest["signal"] == served[-1]["signal"]
         _adds_up(newest)
+        # every contribution of the newest bar: the batch row's, though the service computes
+        # only the columns the model reads (the rest: no value, a contribution of exactly 0)
+        whole = client.post("/v1/explain", json={"symbol": "BTCUSDT"}).json()
+        read = set(package.columns_read("BTCUSDT") or package.feature_names)
+        assert len(read) < len(package.feature_names)
+        expected = explain_one(package, features.loc[live.index[-1]])["contributions"]
+        got = {c["feature"]: c for c in whole["contributions"]}
+        for name, contribution in expected.items():
+            assert got[name]["contribution"] == pytest.approx(contribution, abs=1e-12), name
+            if name in read:
+                assert got[name]["value"] == pytest.approx(features.loc[live.index[-1], name])
+            else:
+                assert got[name]["value"] is None and got[name]["contribution"] == 0.0, name
         # an earlier bar: recomputed by the batch path on the kept bars, the same row
         earlier = live.index[1]
         answer = client.post(

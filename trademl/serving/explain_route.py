@@ -91,7 +91,10 @@ class ExplainRequest(BaseModel):
 
 class Contribution(BaseModel):
     feature: str
-    value: float = Field(description="The feature's value in the explained row.")
+    value: float | None = Field(
+        description="The feature's value in the explained row; null for a column the model "
+        "never reads, which the service does not compute bar by bar (its contribution is 0)."
+    )
     contribution: float = Field(description="Its SHAP value, in the units of `output`.")
 
 
@@ -189,8 +192,9 @@ def _given_row(columns: list[str], values: list[float], wanted: list[str]) -> di
 async def _seen_row(
     deployment: Any, slot: Any, symbol: str, timestamp: datetime | None
 ) -> tuple[pd.Timestamp, dict[str, float]]:
-    """The input row of a bar the service has seen: the online state's for the newest bar
-    when it computes every column, the batch path on the kept history otherwise."""
+    """The input row of a bar the service has seen: the online state's for the newest bar,
+    the batch path on the kept history for an earlier one. The columns the model never
+    reads are not computed online: NaN in the row, a contribution of exactly 0."""
     history = deployment.histories.get(symbol)
     state = slot.predictor.states_.get(symbol)
     if history is None or state is None or state.last_timestamp is None:
@@ -202,8 +206,10 @@ async def _seen_row(
     names = slot.package.feature_names
     newest = pd.Timestamp(state.last_timestamp)
     wanted = newest if timestamp is None else _utc(timestamp)
-    if wanted == newest and state.computes_all:
+    skipped: set[str] = set()
+    if wanted == newest:
         values = state.last_row
+        skipped = set(state.recipe.columns) - set(state.computed_columns)
     else:
         # copied here, on the event loop, where no bar can be appended meanwhile
         candles = history.frame()
@@ -227,7 +233,9 @@ async def _seen_row(
             ) from None
         values = features[names].iloc[-1].to_numpy(dtype=float)
     values = np.asarray(values, dtype=float)
-    warming = [names[i] for i in np.flatnonzero(~np.isfinite(values))]
+    warming = [
+        n for n in (names[i] for i in np.flatnonzero(~np.isfinite(values))) if n not in skipped
+    ]
     if warming:
         raise BarRejected(
             f"timestamp: {symbol} at {wanted.isoformat()} has no prediction: feature(s) "
@@ -249,6 +257,11 @@ def _utc(timestamp: datetime) -> pd.Timestamp:
         ) from None
 
 
+def _finite(value: float) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
 def _payload(slot, answer: dict, row: dict, stamp, top: int | None) -> dict[str, Any]:
     ranked = list(answer["contributions"].items())  # largest |value| first
     shown = ranked if top is None else ranked[:top]
@@ -264,7 +277,8 @@ def _payload(slot, answer: dict, row: dict, stamp, top: int | None) -> dict[str,
         "base_value": answer["base_value"],
         "output_value": answer["output_value"],
         "contributions": [
-            {"feature": name, "value": float(row[name]), "contribution": value}
+            # None: a column the model never reads, not computed online (contribution 0)
+            {"feature": name, "value": _finite(row[name]), "contribution": value}
             for name, value in shown
         ],
         "rest": rest,

@@ -465,6 +465,11 @@ class OnlineFeatures:
         return self._at is None
 
     @property
+    def computed_columns(self) -> list[str]:
+        """The recipe columns computed bar by bar (the others are NaN in the row)."""
+        return list(self._computed)
+
+    @property
     def scorable(self) -> bool:
         """The newest row can be scored: every computed column has a value, and, for a
         subset, every column of the recipe is past its warm-up (the batch path scores a bar
