@@ -81,3 +81,8 @@ def test_package_score_row_equals_score_values(xy, backtest):
     assert [r[1] for r in rows] == proba.tolist()
     assert [r[2] for r in rows] == signal.tolist()
     assert len(set(signal.tolist())) > 1  # the rows cover more than one decision
+    # a one-row batch (a one-row /v1/predict) takes the single-row path: the same arrays
+    for i in (0, 17, 399):
+        one = package.score_values(values[i : i + 1], "BTCUSDT")
+        for got, want in zip(one, (y_pred, proba, signal), strict=True):
+            assert got.dtype == want.dtype and got.tolist() == want[i : i + 1].tolist()

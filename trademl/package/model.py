@@ -92,8 +92,13 @@ class ModelPackage:
         self, values: np.ndarray, symbol: str | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``score_rows`` of a matrix already in ``feature_names`` order -> ``(y_pred, proba,
-        signal)`` arrays; the per-bar path of serving (no frame built, the same numbers)."""
-        return self._score(np.asarray(values), symbol, values=True)
+        signal)`` arrays; the per-bar path of serving (no frame built, the same numbers).
+        One row goes through ``score_row``: a single-row call costs a fraction of a batch's."""
+        values = np.asarray(values)
+        if values.ndim == 2 and len(values) == 1:
+            y_pred, p_up, signal = self.score_row(values[0], symbol)
+            return np.array([y_pred]), np.array([p_up]), np.array([signal], dtype=np.int8)
+        return self._score(values, symbol, values=True)
 
     def score_row(self, row: np.ndarray, symbol: str | None = None) -> tuple[float, float, int]:
         """``score_values`` of one row (``feature_names`` order) as Python numbers ``(y_pred,
@@ -106,7 +111,7 @@ class ModelPackage:
             proba = one_row(row).tolist()
             if all(p == p for p in proba):
                 return self._signal_of(proba, estimator.classes_)
-        y_pred, p_up, signal = self.score_values(row[None, :], symbol)
+        y_pred, p_up, signal = self._score(row[None, :], symbol, values=True)
         return float(y_pred[-1]), float(p_up[-1]), int(signal[-1])
 
     def _signal_of(self, proba: list[float], classes: np.ndarray) -> tuple[float, float, int]:
