@@ -304,3 +304,24 @@ def test_the_service_reuses_freed_large_buffers():
         del body
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
     assert faults < 500, f"{faults} page faults for five 10 MB bodies"
+
+
+def test_all_features_computes_every_column_and_answers_the_same(
+    serve_in_thread, registry, batch_predictions
+):
+    """`trademl serve --all-features`: every column computed bar by bar; the same answers as
+    the default, which computes only the columns the model reads."""
+    answers = {}
+    for every in (False, True):
+        server, service = serve_in_thread(all_features=every)
+        state = service.deployment.routing.champion.predictor.state("BTCUSDT")
+        assert state.computes_all is every
+        with httpx.Client(base_url=server.url) as client:
+            answers[every] = [
+                _post_bar(client, stamp, row).json()
+                for stamp, row in registry.live.iloc[:20].iterrows()
+            ]
+        assert state.computes_all or len(state.computed_columns) < len(state.recipe.columns)
+    assert [a["proba"] for a in answers[False]] == [a["proba"] for a in answers[True]]
+    expected = batch_predictions.loc[registry.live.index[:20]]
+    np.testing.assert_allclose([a["proba"] for a in answers[True]], expected["proba"], atol=1e-9)
