@@ -28,7 +28,15 @@ import talib.stream
 from trademl.features._bars import Bars
 from trademl.features._running import ReplayedState
 
-__all__ = ["KeltnerState", "SwingState", "TalibStream", "VolSmaState", "VptState", "last_bar"]
+__all__ = [
+    "BarScalars",
+    "KeltnerState",
+    "SwingState",
+    "TalibStream",
+    "VolSmaState",
+    "VptState",
+    "last_bar",
+]
 
 NAN = float("nan")
 

@@ -104,7 +104,7 @@ class ModelPackage:
         """``score_values`` of one row (``feature_names`` order) as Python numbers ``(y_pred,
         proba, signal)``: serving's per-bar path, where the array bookkeeping of a batch
         costs more than the trees. Classifiers with a one-row call only; the rest (and a
-        NaN probability) go through ``score_values``, so the numbers are the same."""
+        NaN probability) go through the batch scoring, so the numbers are the same."""
         estimator = self._estimator(symbol)
         one_row = getattr(estimator, "predict_proba_row", None)
         if self.task == "classification" and one_row is not None:

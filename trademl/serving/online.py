@@ -435,12 +435,7 @@ class OnlineFeatures:
             [position[c] if c in computed else len(columns) for c in self.recipe.columns],
             dtype=np.intp,
         )
-        # where the computed columns are in the row (None: every column)
-        self._at = (
-            None
-            if len(computed) == len(self.recipe.columns)
-            else np.array([i for i, c in enumerate(self.recipe.columns) if c in computed])
-        )
+        self._subset = len(computed) < len(self.recipe.columns)
         self._one_hot = (
             np.array([self.symbol == s for s in self.recipe.symbols], dtype=np.float64)
             if self.recipe.one_hot_symbols
@@ -462,7 +457,7 @@ class OnlineFeatures:
     @property
     def computes_all(self) -> bool:
         """Every column of the recipe is computed (no ``compute`` subset)."""
-        return self._at is None
+        return not self._subset
 
     @property
     def computed_columns(self) -> list[str]:
@@ -474,7 +469,7 @@ class OnlineFeatures:
         """The newest row can be scored: every computed column has a value, and, for a
         subset, every column of the recipe is past its warm-up (the batch path scores a bar
         only once all of them have values)."""
-        return self._complete and (self._at is None or self._history.seen >= self._warm)
+        return self._complete and (not self._subset or self._history.seen >= self._warm)
 
     @property
     def bars_seen(self) -> int:
