@@ -516,6 +516,14 @@ class PrefixSum:
         return past[-1] - past[0] if len(past) > self.window else NAN
 
 
+def _next_return(state: Any, bar: Mapping[str, Any]) -> float | None:
+    """The new bar's log return from the batch path's logs (``log_close``), carrying the
+    newest log close in ``state.prev_log_close``; None on the first bar (no return)."""
+    logged = log_close(float(bar["close"]))
+    prev, state.prev_log_close = state.prev_log_close, logged
+    return None if prev is None else logged - prev
+
+
 def _cov(sxy: float, sx: float, sy: float, window: int) -> float:
     """``rolling_cov``'s last step, the same IEEE operations in the same order."""
     return (sxy - sx * sy / window) / (window - 1)
@@ -550,11 +558,9 @@ class KyleLambdaState(ReplayedState):
         return (_divide(_cov(srf, sr, sf, w), _cov(sff, sf, sf, w)),)
 
     def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
-        logged = log_close(float(bar["close"]))
-        prev, self.prev_log_close = self.prev_log_close, logged
-        if prev is None:
+        r = _next_return(self, bar)
+        if r is None:
             return (NAN,)
-        r = logged - prev
         sign = 1.0 if r > 0 else -1.0 if r < 0 else 0.0  # np.sign
         signed = sign * float(bar["close"]) * float(bar["volume"])
         sr, sf, srf, sff = self.sums
@@ -601,11 +607,9 @@ class RollState(ReplayedState):
         return (2.0 * math.sqrt(max(-_cov(sxy, sx, sy, self.window), 0.0)),)
 
     def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
-        logged = log_close(float(bar["close"]))
-        prev, self.prev_log_close = self.prev_log_close, logged
-        if prev is None:
+        r = _next_return(self, bar)
+        if r is None:
             return (NAN,)
-        r = logged - prev
         prev_r, self.prev_r = self.prev_r, r
         sx = self.returns.push(r)
         if prev_r is None:
@@ -653,11 +657,9 @@ class VolPctState(ReplayedState):
         return bisect.bisect_right(self.ranked, current) / self.lookback
 
     def _step(self, bar: Mapping[str, Any]) -> tuple[float, ...]:
-        logged = log_close(float(bar["close"]))
-        prev, self.prev_log_close = self.prev_log_close, logged
-        if prev is None:
+        r = _next_return(self, bar)
+        if r is None:
             return (NAN,)
-        r = logged - prev
         s1, s2 = self.sums.push(r), self.squares.push(r * r)
         if s1 != s1:  # the first window is not full yet
             return (NAN,)
